@@ -1,0 +1,20 @@
+# Every target installs what it needs into .venv first (scripts/setup.sh; a no-op when up to date).
+.PHONY: demo test bench lint
+
+demo:
+	bash scripts/setup.sh
+	.venv/bin/ltc lattices --quick
+
+test:
+	bash scripts/setup.sh
+	@# pytest exits 5 when it collected or selected no test: say so, since make reports every failure as 2.
+	.venv/bin/python -m pytest -q $(PYTEST_ARGS); status=$$?; \
+	  if [ $$status -eq 5 ]; then echo "make test: pytest ran no tests (exit code 5)" >&2; fi; exit $$status
+
+bench:
+	bash scripts/setup.sh
+	.venv/bin/ltc lattices
+
+lint:
+	bash scripts/setup.sh dev
+	.venv/bin/ruff check .

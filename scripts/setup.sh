@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Create .venv in the project root and install ltccodec into it, editable. Safe to run again: it only
+# does what is missing or out of date. Usage: scripts/setup.sh [EXTRAS]   (default: test; e.g. dev)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+extras="${1:-test}"
+python="${PYTHON:-python3}"
+venv=.venv
+torch_version=2.13.0
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+say() { echo "setup: $*" >&2; }
+
+if ! "$venv/bin/python" -c "" 2>/dev/null; then
+    say "creating $venv with $("$python" --version 2>&1)"
+    rm -rf "$venv"
+    "$python" -m venv "$venv"
+fi
+
+# torch first and pinned: 2.13.0 is the CPU build this machine has; anything looser pulls a multi-GB CUDA build.
+if ! "$venv/bin/python" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$torch_version')" \
+    2>/dev/null; then
+    say "installing torch==$torch_version (CPU build)"
+    "$venv/bin/python" -m pip install -q "torch==$torch_version"
+fi
+
+# Reinstall only when the package's declaration or the requested extras changed.
+stamp="$venv/.ltccodec-setup"
+want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1) $extras"
+if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]] || [[ ! -x "$venv/bin/ltc" ]] \
+    || ! "$venv/bin/python" -c "import ltccodec" 2>/dev/null; then
+    say "installing ltccodec (editable) with extras [$extras]"
+    "$venv/bin/python" -m pip install -q -e ".[$extras]"
+    echo "$want" > "$stamp"
+fi
+say "ready: $venv ($("$venv/bin/python" --version 2>&1))"

@@ -1,0 +1,66 @@
+"""The `ltc` command line, run as a user runs it: the installed console script in a real subprocess."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ltccodec import __version__
+from ltccodec.cli import _report_errors
+from ltccodec.errors import LtcError, UsageError
+
+# The console script installed next to this interpreter, so the tests use the same environment.
+LTC = Path(sys.executable).parent / "ltc"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    assert LTC.exists(), f"{LTC} is missing: install the package first (scripts/setup.sh)"
+    return subprocess.run([str(LTC), *args], capture_output=True, text=True, timeout=60)
+
+
+def test_version() -> None:
+    result = run("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ltc 0.1.0"
+    assert __version__ == "0.1.0"
+
+
+def test_help_teaches_the_verbs() -> None:
+    result = run("--help")
+    assert result.returncode == 0, result.stderr
+    assert "encode" in result.stdout
+    assert "Example" in result.stdout
+
+
+def test_python_dash_m_runs_the_same_cli() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ltccodec", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ltc 0.1.0"
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    result = run("no-such-command")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "line"),
+    [
+        (LtcError("x.ltc is not an ltc stream"), 1, "ltc: error: x.ltc is not an ltc stream"),
+        (UsageError("no such model: tiny"), 2, "ltc: error: no such model: tiny"),
+        (KeyboardInterrupt(), 130, "ltc: interrupted"),
+    ],
+)
+def test_report_errors_gives_one_line_and_an_exit_code(
+    error: BaseException, code: int, line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info, _report_errors():
+        raise error
+    assert exit_info.value.code == code
+    captured = capsys.readouterr()
+    assert captured.err == line + "\n"
+    assert captured.out == ""
