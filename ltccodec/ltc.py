@@ -1,0 +1,205 @@
+"""The LTC model: analysis transform, lattice quantizer, learned prior, synthesis transform, and the four ways
+of using randomness (deterministic, private dither, shared dither, quantized shared dither).
+
+Three separate paths, after Lei, Hassani, Saeedi Bidokhti (arXiv 2503.17558):
+* `training_step`: differentiable (straight-through quantization; for shared dither this is exact in
+  distribution, the "noisy proxy"), returns the reconstruction and the rate to minimize;
+* `reconstruct`: what encoder + decoder produce, in floating point, with the rate of the coded points;
+* `to_symbols` / `from_symbols`: integer lattice coordinates, the values the entropy coder sees.
+Dither values are arguments (`shared_dither`, `private_dither` draw them for training and evaluation; the
+codec derives shared dither from a key instead). Depends on `lattice`, `prior`, `transforms`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+import torch
+from torch import nn
+
+from ltccodec.errors import UsageError
+from ltccodec.lattice import Lattice, by_name, qsd_dither, uniform_dither
+from ltccodec.prior import FactorizedPrior
+from ltccodec.transforms import TransformConfig, build
+
+
+class Mode(str, Enum):
+    DETERMINISTIC = "ltc"  # c = Q(y), decoder g_s(c)
+    PRIVATE = "pd"  # decoder adds its own dither: g_s(c + s·u_p)
+    SHARED = "sd"  # c = Q(y − u), decoder g_s(c + u), u shared and continuous
+    QUANTIZED = "qsd"  # c = Q(y − û), û on Λ/a, decoder g_s(c + û + s·u_f)
+
+
+@dataclass(frozen=True)
+class Randomness:
+    """How much randomness encoder and decoder share: a mode, and for QSD the nesting ratio ``a``."""
+
+    mode: Mode
+    nesting: int = 1
+
+    def __post_init__(self) -> None:
+        if (self.mode is Mode.QUANTIZED) != (self.nesting >= 2):
+            raise UsageError("quantized shared dither needs a nesting ratio >= 2, and only it takes one")
+
+    @classmethod
+    def parse(cls, text: str) -> Randomness:
+        """``none`` | ``0`` / ``pd`` | ``<N>bits`` (a = 2^N) | ``nesting<A>`` | ``inf`` / ``sd``."""
+        t = text.strip().lower()
+        if t in ("none", "ltc", "deterministic"):
+            return cls(Mode.DETERMINISTIC)
+        if t in ("0", "0bits", "pd", "private"):
+            return cls(Mode.PRIVATE)
+        if t in ("inf", "infinite", "sd", "shared"):
+            return cls(Mode.SHARED)
+        bits = re.fullmatch(r"(\d+)\s*bits?", t)
+        if bits and 1 <= int(bits.group(1)) <= 16:
+            return cls(Mode.QUANTIZED, 2 ** int(bits.group(1)))
+        nest = re.fullmatch(r"(?:nesting|a=?)(\d+)", t)
+        if nest and 2 <= int(nest.group(1)) <= 65536:
+            return cls(Mode.QUANTIZED, int(nest.group(1)))
+        raise UsageError(f"unknown randomness {text!r}: use none, 0 (pd), 1bits..16bits, nesting<A>, or inf (sd)")
+
+    @property
+    def shared_bits(self) -> float:
+        """Shared randomness in bits per latent dimension."""
+        return {Mode.DETERMINISTIC: 0.0, Mode.PRIVATE: 0.0, Mode.SHARED: math.inf}.get(
+            self.mode, math.log2(self.nesting) if self.nesting > 1 else 0.0)
+
+    def __str__(self) -> str:
+        if self.mode is Mode.QUANTIZED:
+            bits = math.log2(self.nesting)
+            return f"{int(bits)}bits" if bits.is_integer() else f"nesting{self.nesting}"
+        return {Mode.DETERMINISTIC: "none", Mode.PRIVATE: "pd", Mode.SHARED: "sd"}[self.mode]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything that fixes a model's shape: transforms and the lattice of one latent block."""
+
+    transform: TransformConfig
+    lattice: str  # the block lattice, e.g. "E8"; the latent uses a power of it
+
+    def latent_lattice(self) -> Lattice:
+        block = by_name(self.lattice)
+        if self.transform.latent % block.dim:
+            raise UsageError(f"latent dimension {self.transform.latent} is not a multiple of {self.lattice}'s "
+                             f"dimension {block.dim}")
+        count = self.transform.latent // block.dim
+        return block if count == 1 else by_name(f"{self.lattice}^{count}")
+
+
+@dataclass(frozen=True)
+class StepOutput:
+    x_hat: torch.Tensor  # [B, n]
+    bits: torch.Tensor  # [B] rate of each vector (differentiable)
+
+
+@dataclass(frozen=True)
+class Reconstruction:
+    x_hat: torch.Tensor  # [B, n]
+    bits: torch.Tensor  # [B] box code length of the coded points
+    coords: np.ndarray  # int64 [B, latent]
+    centers: torch.Tensor  # [B, latent] the cells' centers c (+ shared dither)
+
+
+class LTCModel(nn.Module):
+    """Transforms + lattice + prior + the private-dither scale ``s``."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.lattice = config.latent_lattice()
+        self.analysis, self.synthesis = build(config.transform)
+        self.prior = FactorizedPrior(config.transform.latent)
+        self.log_dither_scale = nn.Parameter(torch.zeros(()))  # s = exp(.), theory: s > 1
+
+    @property
+    def dither_scale(self) -> torch.Tensor:
+        return torch.exp(self.log_dither_scale)
+
+    # ----- dither draws (training and evaluation; the codec derives shared dither from a key) -----
+    def shared_dither(self, randomness: Randomness, count: int, rng: np.random.Generator) -> np.ndarray | None:
+        """``[count, latent]`` float64: uniform over the cell (SD), a QSD point of Λ/a (QSD), else None."""
+        if randomness.mode is Mode.SHARED:
+            return uniform_dither(self.lattice, count, rng)
+        if randomness.mode is Mode.QUANTIZED:
+            digits = rng.integers(0, randomness.nesting, size=(count, self.lattice.dim))
+            return qsd_dither(self.lattice, digits, randomness.nesting)
+        return None
+
+    def private_dither(self, randomness: Randomness, count: int, rng: np.random.Generator) -> np.ndarray | None:
+        """``[count, latent]`` float64, unscaled: uniform over V0(Λ) (PD) or V0(Λ/a) (QSD), else None."""
+        if randomness.mode is Mode.PRIVATE:
+            return uniform_dither(self.lattice, count, rng)
+        if randomness.mode is Mode.QUANTIZED:
+            return uniform_dither(self.lattice, count, rng) / randomness.nesting
+        return None
+
+    # ----- training path -----
+    def training_step(self, x: torch.Tensor, randomness: Randomness, rng: np.random.Generator) -> StepOutput:
+        y = self.analysis(x)
+        shared = self._tensor(self.shared_dither(randomness, len(x), rng), y)
+        private = self._tensor(self.private_dither(randomness, len(x), rng), y)
+        if shared is None:  # LTC, PD: rate on the noisy proxy y + u, decoder on straight-through Q(y)
+            proxy = y + self._tensor(uniform_dither(self.lattice, len(x), rng), y)
+            bits = self.prior.box_bits(proxy, self.lattice)
+            center = y + (self.lattice.nearest(y.detach()) - y).detach()
+        else:  # SD, QSD: center c + u, straight-through (exact in distribution for SD)
+            c = self.lattice.nearest((y - shared).detach())
+            center = y + (c + shared - y).detach()
+            bits = self.prior.box_bits(center, self.lattice)
+        return StepOutput(self.synthesis(self._decoder_input(center, private)), bits)
+
+    # ----- reconstruction path -----
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor, randomness: Randomness, rng: np.random.Generator) -> Reconstruction:
+        """Encode and decode in floating point: what the codec produces, with the box code length."""
+        shared = self.shared_dither(randomness, len(x), rng)
+        private = self.private_dither(randomness, len(x), rng)
+        coords = self.to_symbols(x, shared)
+        center = self.centers(coords, shared).to(x.dtype)
+        x_hat = self.synthesis(self._decoder_input(center, self._tensor(private, center)))
+        return Reconstruction(x_hat, self.prior.box_bits(center, self.lattice), coords, center)
+
+    # ----- symbols path -----
+    @torch.no_grad()
+    def to_symbols(self, x: torch.Tensor, shared: np.ndarray | None) -> np.ndarray:
+        """Integer lattice coordinates ``[B, latent]`` of ``Q(g_a(x) − shared)``."""
+        y = self.analysis(x).double().numpy()
+        return self.lattice.nearest_coords(y if shared is None else y - shared)
+
+    def centers(self, coords: np.ndarray, shared: np.ndarray | None) -> torch.Tensor:
+        """Cell centers ``c + shared`` (float64 ``[B, latent]``) of integer coordinates."""
+        c = self.lattice.from_coords(coords)
+        return torch.from_numpy(c if shared is None else c + shared)
+
+    @torch.no_grad()
+    def from_symbols(self, coords: np.ndarray, shared: np.ndarray | None, private: np.ndarray | None) -> torch.Tensor:
+        """Decoder: ``g_s(c + shared + s·private)`` ``[B, n]``."""
+        center = self.centers(coords, shared).float()
+        return self.synthesis(self._decoder_input(center, self._tensor(private, center)))
+
+    # ----- helpers -----
+    def _decoder_input(self, center: torch.Tensor, private: torch.Tensor | None) -> torch.Tensor:
+        return center if private is None else center + self.dither_scale * private
+
+    @staticmethod
+    def _tensor(value: np.ndarray | None, like: torch.Tensor) -> torch.Tensor | None:
+        return None if value is None else torch.as_tensor(value, dtype=like.dtype)
+
+
+def sliced_w2_squared(x: torch.Tensor, y: torch.Tensor, directions: torch.Tensor) -> torch.Tensor:
+    """Mean over unit ``directions`` ``[K, n]`` of the squared 1-D W2 between the projections of two equal-size
+    batches ``[B, n]`` (sorted projections; no 1/n factor). Differentiable in both batches."""
+    px = torch.sort(x @ directions.T, dim=0).values
+    py = torch.sort(y @ directions.T, dim=0).values
+    return ((px - py) ** 2).mean()
+
+
+def random_directions(count: int, dim: int, generator: torch.Generator) -> torch.Tensor:
+    d = torch.randn(count, dim, generator=generator)
+    return d / d.norm(dim=1, keepdim=True)
