@@ -6,12 +6,13 @@ Every command runs under `_report_errors`, so an `LtcError` becomes one line on 
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 
 import click
 
 from ltccodec import __version__
-from ltccodec.errors import LtcError
+from ltccodec.errors import LtcError, UsageError
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
@@ -100,6 +101,137 @@ def lattices(names: tuple[str, ...], quick: bool, vectors: int | None, nsm_sampl
         click.echo(json.dumps([dataclasses.asdict(r) for r in rows], indent=2))
     else:
         click.echo(format_table(rows, vectors or size))
+
+
+_TRAIN_FLAGS = {  # option name -> TrainConfig field; None values mean "not given"
+    "source": "source", "lattice": "lattice", "randomness": "randomness", "transform": "transform",
+    "latent": "latent", "lambda_mse": "lambda_mse", "lambda_perception": "lambda_perception", "epochs": "epochs",
+    "steps_per_epoch": "steps_per_epoch", "batch_size": "batch_size", "lr": "learning_rate", "seed": "seed",
+}
+
+
+@main.command()
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="JSON training settings.")
+@click.option("--source", help="Data source, e.g. gaussian:8.")
+@click.option("--lattice", help="Block lattice: Z1, E8, BW16, Leech, ... (the latent uses a power of it).")
+@click.option("--randomness", help="none, pd (0), <N>bits, nesting<A>, or sd (inf).")
+@click.option("--transform", help="linear, mlp or conv28.")
+@click.option("--latent", type=click.IntRange(1), help="Latent dimension (multiple of the lattice's).")
+@click.option("--lambda-mse", type=float, help="Weight λ1 of the MSE term.")
+@click.option("--lambda-perception", type=float, help="Weight λ2 of the sliced-W2² term.")
+@click.option("--epochs", type=click.IntRange(1))
+@click.option("--steps-per-epoch", type=click.IntRange(1))
+@click.option("--batch-size", type=click.IntRange(2))
+@click.option("--lr", type=float, help="Initial learning rate (cosine decay).")
+@click.option("--seed", type=int)
+@click.option("--name", required=True, help="Model name; the file is models/NAME.{json,safetensors}.")
+@click.option("--out-dir", type=click.Path(file_okay=False), default="models", show_default=True)
+@click.option("--run-dir", type=click.Path(file_okay=False), help="Checkpoints [runs/NAME]; resumes from it.")
+@click.option("--force", is_flag=True, help="Overwrite an existing model file.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train(config_file: str | None, name: str, out_dir: str, run_dir: str | None, force: bool, quiet: bool,
+          **flags: object) -> None:
+    """Train an LTC model: rate + λ1·MSE + λ2·SW2², checkpointed every epoch.
+
+    \b
+    Settings come from --config (JSON with the same names, underscores) and then the flags.
+    Re-running the same command after an interrupt resumes from the last finished epoch.
+
+    \b
+    Example:
+      ltc train --source gaussian:8 --lattice E8 --randomness sd --lambda-mse 4 \\
+                --lambda-perception 100 --name gaussian8-e8-sd-l4
+    """
+    import dataclasses
+    import sys
+    from pathlib import Path
+
+    from ltccodec.train import TrainConfig, train as run_training
+
+    config = TrainConfig.from_json(Path(config_file).read_text()) if config_file else TrainConfig()
+    given = {_TRAIN_FLAGS[k]: v for k, v in flags.items() if v is not None}
+    config = dataclasses.replace(config, **given)
+    out = Path(out_dir) / name
+    if out.with_suffix(".json").exists() and not force:
+        raise UsageError(f"{out}.json exists; use --force to overwrite")
+    bar = _progress_bar(config.epochs * config.steps_per_epoch, quiet)
+    card = run_training(config, Path(run_dir or Path("runs") / name), out, name,
+                        command=" ".join(["ltc", *sys.argv[1:]]), report=bar)
+    bar.close()
+    m = card.metrics[0]
+    click.echo(f"{out}.safetensors: {card.training.randomness}, rate {m.rate:.4f} bits/dim (Voronoi estimate "
+               f"{m.rate_voronoi:.4f}), MSE {m.mse:.4f}, SW2² {m.sw2:.5f}, {card.training.seconds:.0f} s")
+
+
+class _Bar:
+    """tqdm on stderr showing the running loss terms; a no-op when quiet."""
+
+    def __init__(self, total: int, quiet: bool):
+        from tqdm import tqdm
+
+        self._bar = None if quiet else tqdm(total=total, file=sys.stderr, unit="step", smoothing=0.05)
+        self._seen = 0
+
+    def __call__(self, p: object) -> None:
+        if self._bar is None:
+            return
+        self._bar.update(1)
+        self._seen += 1
+        if self._seen % 20 == 0:
+            self._bar.set_postfix(epoch=p.epoch, rate=f"{p.rate:.3f}", mse=f"{p.mse:.4f}", sw2=f"{p.sw2:.5f}")
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _progress_bar(total: int, quiet: bool) -> _Bar:
+    return _Bar(total, quiet)
+
+
+@main.command("eval")
+@click.argument("models", nargs=-1, required=True, type=click.Path())
+@click.option("--randomness", "-r", multiple=True,
+              help="Evaluate under this randomness (repeatable; default: what each model was trained for).")
+@click.option("--count", type=click.IntRange(100), default=20_000, show_default=True, help="Test vectors.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write OUT.csv, OUT.json and OUT.png.")
+@click.option("--title", default="", help="Plot title.")
+def eval_command(models: tuple[str, ...], randomness: tuple[str, ...], count: int, out: str | None,
+                 title: str) -> None:
+    """Measure models on their source's test set: rate, MSE, perception; plot against theory.
+
+    \b
+    MODELS are model files (either file of the pair, or their stem). For Gaussian sources the
+    plot shows R(D,0), R(D/2,∞) and R(D,∞), and a gap table (rate − bound) is printed.
+
+    \b
+    Example:
+      ltc eval models/gaussian8-*.json --out docs/figures/gaussian8
+    """
+    from pathlib import Path
+
+    from ltccodec import modelfile
+    from ltccodec.data import source_by_name
+    from ltccodec.evaluate import evaluate, gap_table, plot_rows, row_for, write_rows
+    from ltccodec.ltc import Randomness
+
+    rows = []
+    gaussian = True
+    for path in models:
+        model, card = modelfile.load(Path(path))
+        source = source_by_name(card.source)
+        gaussian = gaussian and source.gaussian
+        for text in randomness or (card.training.randomness,):
+            metrics = evaluate(model, source, Randomness.parse(text), count)
+            rows.append(row_for(card, metrics))
+            click.echo(f"{card.name:<34} {metrics.randomness:>8}  rate {metrics.rate:.4f}  "
+                       f"voronoi {metrics.rate_voronoi:.4f}  mse {metrics.mse:.4f}  sw2 {metrics.sw2:.5f}")
+    if gaussian:
+        click.echo(gap_table(rows))
+    if out:
+        csv_path, json_path = write_rows(rows, Path(out))
+        png = plot_rows(rows, Path(out), gaussian, title)
+        _progress(f"wrote {csv_path}, {json_path}, {png}")
 
 
 if __name__ == "__main__":

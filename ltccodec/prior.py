@@ -22,58 +22,15 @@ from ltccodec.lattice import Lattice, uniform_dither
 PROBABILITY_FLOOR = 1e-9  # as in learned-compression practice: a cell never costs more than ~30 bits
 
 
-class FactorizedPrior(nn.Module):
-    """Independent learned densities for ``channels`` latent coordinates.
-
-    ``filters`` are the hidden widths of the monotone chain; ``init_scale`` is about the width of the initial
-    densities (in latent units).
-    """
-
-    def __init__(self, channels: int, filters: tuple[int, ...] = (3, 3, 3), init_scale: float = 10.0):
-        super().__init__()
-        widths = (1, *filters, 1)
-        scale = init_scale ** (1.0 / (len(widths) - 1))
-        self.matrices = nn.ParameterList()
-        self.biases = nn.ParameterList()
-        self.factors = nn.ParameterList()
-        for k in range(len(widths) - 1):
-            init = math.log(math.expm1(1.0 / scale / widths[k + 1]))
-            self.matrices.append(nn.Parameter(torch.full((channels, widths[k + 1], widths[k]), init)))
-            self.biases.append(nn.Parameter(torch.rand(channels, widths[k + 1], 1) - 0.5))
-            if k < len(widths) - 2:
-                self.factors.append(nn.Parameter(torch.zeros(channels, widths[k + 1], 1)))
-        self.channels = channels
-
-    def logits(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``h(y)`` with CDF = sigmoid(h), and its slope ``dh/dy`` (> 0); both shaped like ``y`` ``[..., C]``."""
-        shape = y.shape
-        x = y.reshape(-1, self.channels).T.unsqueeze(1)  # [C, 1, N]
-        slope = torch.ones_like(x)
-        for k, (matrix, bias) in enumerate(zip(self.matrices, self.biases)):
-            weight = F.softplus(matrix)
-            x = weight @ x + bias
-            slope = weight @ slope
-            if k < len(self.factors):
-                factor = torch.tanh(self.factors[k])
-                bump = torch.tanh(x)
-                slope = slope * (1.0 + factor * (1.0 - bump * bump))
-                x = x + factor * bump
-        return x.squeeze(1).T.reshape(shape), slope.squeeze(1).T.reshape(shape)
-
-    def cdf(self, y: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.logits(y)[0])
-
-    def log_density(self, y: torch.Tensor) -> torch.Tensor:
-        """Natural-log density of each coordinate, ``[..., C]``."""
-        h, slope = self.logits(y)
-        return F.logsigmoid(h) + F.logsigmoid(-h) + torch.log(slope)
+class Prior(nn.Module):
+    """A factorized density over ``[..., C]`` latents; subclasses give `interval_probability` and
+    `log_density`, and this class turns them into code lengths of lattice cells."""
 
     def interval_probability(self, lower: torch.Tensor, upper: torch.Tensor) -> torch.Tensor:
-        """P(lower <= y_c < upper) per coordinate, computed on the tail that keeps precision."""
-        h_low, h_up = self.logits(lower)[0], self.logits(upper)[0]
-        sign = -torch.sign(h_low + h_up).detach()
-        sign = torch.where(sign == 0, torch.ones_like(sign), sign)
-        return torch.abs(torch.sigmoid(sign * h_up) - torch.sigmoid(sign * h_low))
+        raise NotImplementedError
+
+    def log_density(self, y: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
 
     def box_bits(self, centers: torch.Tensor, lattice: Lattice) -> torch.Tensor:
         """−log2 of the prior mass of the generator box around each center: bits per row of ``[N, C]``.
@@ -101,6 +58,80 @@ class FactorizedPrior(nn.Module):
             total = total - torch.clamp(log_mass, min=math.log(PROBABILITY_FLOOR)) / math.log(2.0)
             lo = hi
         return total
+
+
+class FactorizedPrior(Prior):
+    """Independent learned densities for ``channels`` latent coordinates.
+
+    ``filters`` are the hidden widths of the monotone chain; ``init_scale`` is about the width of the initial
+    densities (in latent units).
+    """
+
+    def __init__(self, channels: int, filters: tuple[int, ...] = (3, 3, 3), init_scale: float = 10.0):
+        super().__init__()
+        widths = (1, *filters, 1)
+        scale = init_scale ** (1.0 / (len(widths) - 1))
+        self.matrices = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        self.factors = nn.ParameterList()
+        for k in range(len(widths) - 1):
+            init = math.log(math.expm1(1.0 / scale / widths[k + 1]))
+            self.matrices.append(nn.Parameter(torch.full((channels, widths[k + 1], widths[k]), init)))
+            self.biases.append(nn.Parameter(torch.rand(channels, widths[k + 1], 1) - 0.5))
+            if k < len(widths) - 2:
+                self.factors.append(nn.Parameter(torch.zeros(channels, widths[k + 1], 1)))
+        self.channels = channels
+
+    def logits(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``h(y)`` with CDF = sigmoid(h), and its slope ``dh/dy`` (> 0); both shaped like ``y`` ``[..., C]``."""
+        shape = y.shape
+        x = y.reshape(-1, self.channels).T.unsqueeze(1)  # [C, 1, N]
+        slope = torch.ones_like(x)
+        for k, (matrix, bias) in enumerate(zip(self.matrices, self.biases)):
+            weight = F.softplus(matrix).to(x.dtype)  # evaluate in the input's precision
+            x = weight @ x + bias.to(x.dtype)
+            slope = weight @ slope
+            if k < len(self.factors):
+                factor = torch.tanh(self.factors[k]).to(x.dtype)
+                bump = torch.tanh(x)
+                slope = slope * (1.0 + factor * (1.0 - bump * bump))
+                x = x + factor * bump
+        return x.squeeze(1).T.reshape(shape), slope.squeeze(1).T.reshape(shape)
+
+    def cdf(self, y: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.logits(y)[0])
+
+    def log_density(self, y: torch.Tensor) -> torch.Tensor:
+        """Natural-log density of each coordinate, ``[..., C]``."""
+        h, slope = self.logits(y)
+        return F.logsigmoid(h) + F.logsigmoid(-h) + torch.log(slope)
+
+    def interval_probability(self, lower: torch.Tensor, upper: torch.Tensor) -> torch.Tensor:
+        """P(lower <= y_c < upper) per coordinate, computed on the tail that keeps precision."""
+        h_low, h_up = self.logits(lower)[0], self.logits(upper)[0]
+        sign = -torch.sign(h_low + h_up).detach()
+        sign = torch.where(sign == 0, torch.ones_like(sign), sign)
+        return torch.abs(torch.sigmoid(sign * h_up) - torch.sigmoid(sign * h_low))
+
+
+class GaussianPrior(Prior):
+    """Independent N(0, scale²) coordinates: a fixed prior for reference constructions and tests."""
+
+    def __init__(self, scale: torch.Tensor):
+        super().__init__()
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
+
+    def interval_probability(self, lower: torch.Tensor, upper: torch.Tensor) -> torch.Tensor:
+        scale = self.scale.to(lower.dtype)
+        normal = torch.distributions.Normal(torch.zeros_like(scale), scale)
+        # upper tail differences keep precision far from the mean
+        flip = (lower + upper) > 0
+        lo, up = torch.where(flip, -upper, lower), torch.where(flip, -lower, upper)
+        return normal.cdf(up) - normal.cdf(lo)
+
+    def log_density(self, y: torch.Tensor) -> torch.Tensor:
+        scale = self.scale.to(y.dtype)
+        return torch.distributions.Normal(torch.zeros_like(scale), scale).log_prob(y)
 
 
 def _frame(y: torch.Tensor, lattice: Lattice) -> torch.Tensor:

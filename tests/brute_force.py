@@ -47,3 +47,21 @@ def assert_closest(lattice: Lattice, x: np.ndarray, points: np.ndarray) -> None:
         assert np.all(best >= dist[chunk:chunk + 256] ** 2 - 1e-9), "a closer lattice point exists"
     back = lattice.from_coords(lattice.to_coords(points))
     np.testing.assert_allclose(back, points, atol=1e-9, err_msg="not a lattice point")
+
+
+def covering_coords(lattice: Lattice, half_width: float) -> np.ndarray:
+    """Integer coordinates (int64 ``[k, m]``) of every lattice point whose generator-box center lies in the
+    cube ``[-half_width, half_width]^m`` (frame of the lower-triangular generator), last coordinate first."""
+    low = lattice.lower_generator
+    m = lattice.dim
+    partial = np.zeros((1, 0), dtype=np.int64)  # columns: k_(j+1) .. k_(m-1)
+    for j in range(m - 1, -1, -1):
+        offset = partial @ low[j + 1:, j] if partial.shape[1] else np.zeros(len(partial))
+        step = low[j, j]
+        first = np.ceil((-half_width - offset) / step).astype(np.int64)
+        last = np.floor((half_width - offset) / step).astype(np.int64)
+        counts = np.maximum(last - first + 1, 0)
+        rows = np.repeat(np.arange(len(partial)), counts)
+        k = first[rows] + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+        partial = np.hstack([k[:, None], partial[rows]])
+    return partial

@@ -1,0 +1,148 @@
+"""Test-set figures of models (rate, MSE, perception) and rate–distortion–perception plots with the Gaussian
+theory curves. Used by `train` (figures on the card) and `ltc eval`."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ltccodec import theory
+from ltccodec.data import Source
+from ltccodec.ltc import LTCModel, Randomness
+from ltccodec.modelfile import Metrics, ModelCard
+
+EVAL_SEED = 20_260_101
+SW2_DIRECTIONS = 512
+VORONOI_SAMPLES = 256
+VORONOI_VECTORS = 2_000
+
+
+def evaluate(model: LTCModel, source: Source, randomness: Randomness, count: int = 20_000,
+             seed: int = EVAL_SEED) -> Metrics:
+    """Figures of ``model`` on ``count`` test vectors of ``source`` (fixed test set, seeded dither)."""
+    rng = np.random.default_rng(seed)
+    x = torch.from_numpy(source.test_set(count))
+    rec = model.reconstruct(x, randomness, rng)
+    x_np, x_hat = x.double().numpy(), rec.x_hat.double().numpy()
+    n = source.dim
+    directions = rng.normal(size=(SW2_DIRECTIONS, n))
+    with torch.no_grad():
+        voronoi = model.prior.voronoi_bits(rec.centers[:VORONOI_VECTORS].float(), model.lattice, VORONOI_SAMPLES, rng)
+    return Metrics(
+        randomness=str(randomness),
+        rate=float(rec.bits.double().mean()) / n,
+        rate_voronoi=float(voronoi.double().mean()) / n,
+        mse=float(((x_np - x_hat) ** 2).mean()),
+        sw2=float(theory.sliced_w2_squared(x_np, x_hat, directions=directions)),
+        w2_gaussian=float(theory.fitted_gaussian_w2_squared(x_np, x_hat)) / n if source.gaussian else None,
+        vectors=count,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One point of a sweep: which model, under which randomness, and its figures."""
+
+    model: str
+    lattice: str
+    trained_for: str
+    lambda_mse: float
+    lambda_perception: float
+    metrics: Metrics
+
+    def flat(self) -> dict[str, object]:
+        out: dict[str, object] = {k: v for k, v in dataclasses.asdict(self).items() if k != "metrics"}
+        out.update(dataclasses.asdict(self.metrics))
+        return out
+
+
+def row_for(card: ModelCard, metrics: Metrics) -> Row:
+    t = card.training
+    return Row(card.name, card.lattice, t.randomness, t.lambda_mse, t.lambda_perception, metrics)
+
+
+def gaussian_bounds(mse: float) -> dict[str, float]:
+    """The bounds at distortion ``mse`` (unit-variance Gaussian), bits/dim."""
+    return {"R(D,0)": float(theory.rdp_zero_perception(mse)),
+            "R(D/2,inf)": float(theory.rate_no_common_randomness(mse)),
+            "R(D,inf)": float(theory.rate_distortion(mse))}
+
+
+def write_rows(rows: Sequence[Row], out: Path) -> tuple[Path, Path]:
+    """``out.csv`` and ``out.json`` with one record per row."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    flat = [r.flat() for r in rows]
+    csv_path, json_path = out.with_suffix(".csv"), out.with_suffix(".json")
+    with csv_path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(flat[0]))
+        writer.writeheader()
+        writer.writerows(flat)
+    json_path.write_text(json.dumps(flat, indent=1) + "\n")
+    return csv_path, json_path
+
+
+def plot_rows(rows: Sequence[Row], out: Path, gaussian: bool, title: str = "") -> Path:
+    """Two panels: rate vs MSE and rate vs perception (sliced W2²), one curve per (lattice, randomness);
+    the Gaussian bounds R(D,0), R(D/2,∞), R(D,∞) on the first panel when the source is Gaussian."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
+    groups: dict[tuple[str, str], list[Row]] = {}
+    for r in rows:
+        groups.setdefault((r.lattice, r.metrics.randomness), []).append(r)
+    for (lattice, randomness), members in sorted(groups.items()):
+        members.sort(key=lambda r: r.metrics.mse)
+        label = f"{lattice} {randomness}"
+        style = "-o" if lattice.startswith(("E8", "BW", "Leech")) else "--s"
+        left.plot([r.metrics.mse for r in members], [r.metrics.rate for r in members], style, ms=4, label=label)
+        right.plot([r.metrics.sw2 for r in members], [r.metrics.rate for r in members], style, ms=4, label=label)
+    if gaussian and rows:
+        d = np.linspace(max(1e-3, min(r.metrics.mse for r in rows) * 0.8), min(1.0, max(r.metrics.mse for r in rows) * 1.2), 200)
+        left.plot(d, theory.rdp_zero_perception(d), "k-", lw=2, label="R(D,0)")
+        left.plot(d, theory.rate_no_common_randomness(d), "k:", lw=2, label="R(D/2,∞)")
+        left.plot(d, theory.rate_distortion(d), "k--", lw=1, label="R(D,∞)")
+    left.set_xlabel("MSE per dimension")
+    left.set_ylabel("rate (bits per dimension)")
+    right.set_xlabel("perception: sliced W2²")
+    right.set_xscale("log")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    left.legend(fontsize=7, ncol=2)
+    fig.suptitle(title or "rate–distortion–perception")
+    fig.tight_layout()
+    path = out.with_suffix(".png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def gap_table(rows: Sequence[Row]) -> str:
+    """Markdown table: mean gap (coded-point rate − bound) per randomness × lattice; SD/QSD/none against
+    R(D,0) when perception is near zero, PD against R(D/2,∞)."""
+    cells: dict[tuple[str, str], list[float]] = {}
+    for r in rows:
+        bounds = gaussian_bounds(r.metrics.mse)
+        key = "R(D/2,inf)" if r.metrics.randomness == "pd" else "R(D,0)"
+        cells.setdefault((r.metrics.randomness, r.lattice), []).append(r.metrics.rate - bounds[key])
+    lattices = sorted({k[1] for k in cells})
+    modes = sorted({k[0] for k in cells}, key=_mode_order)
+    lines = ["| randomness | bound | " + " | ".join(lattices) + " |", "|---|---|" + "---|" * len(lattices)]
+    for mode in modes:
+        bound = "R(D/2,∞)" if mode == "pd" else "R(D,0)"
+        vals = [cells.get((mode, lat)) for lat in lattices]
+        lines.append(f"| {mode} | {bound} | " + " | ".join("-" if not v else f"{np.mean(v):+.3f}" for v in vals) + " |")
+    return "\n".join(lines)
+
+
+def _mode_order(mode: str) -> float:
+    return {"none": -1.0, "pd": 0.0, "sd": math.inf}.get(mode, float(Randomness.parse(mode).shared_bits))

@@ -1,0 +1,157 @@
+"""Training: minimize rate + λ1·MSE + λ2·SW2² over a data source, with checkpoints at epoch boundaries so
+an interrupted run resumes where it stopped. Writes a model file (`modelfile`). Used by `ltc train`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from ltccodec import modelfile
+from ltccodec.data import source_by_name
+from ltccodec.errors import LtcError, UsageError
+from ltccodec.evaluate import evaluate
+from ltccodec.lattice import by_name
+from ltccodec.ltc import LTCModel, ModelConfig, Randomness, random_directions, sliced_w2_squared
+from ltccodec.transforms import TransformConfig, TransformKind
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run. ``latent`` 0 means the source dimension rounded up to a multiple of the lattice's."""
+
+    source: str = "gaussian:8"
+    lattice: str = "E8"
+    randomness: str = "sd"
+    transform: str = "linear"
+    latent: int = 0
+    lambda_mse: float = 4.0
+    lambda_perception: float = 0.0
+    epochs: int = 10
+    steps_per_epoch: int = 300
+    batch_size: int = 1024
+    learning_rate: float = 1e-2
+    final_learning_rate: float = 1e-3  # cosine decay to this
+    projections: int = 64
+    test_size: int = 20_000
+    seed: int = 0
+
+    @classmethod
+    def from_json(cls, text: str) -> TrainConfig:
+        raw = json.loads(text)
+        unknown = set(raw) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise UsageError(f"unknown training settings: {', '.join(sorted(unknown))}")
+        return cls(**raw)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2) + "\n"
+
+    def model_config(self) -> ModelConfig:
+        source = source_by_name(self.source)
+        block = by_name(self.lattice).dim
+        latent = self.latent or -(-source.dim // block) * block
+        try:
+            kind = TransformKind(self.transform)
+        except ValueError:
+            raise UsageError(f"unknown transform {self.transform!r}: linear, mlp or conv28") from None
+        return ModelConfig(TransformConfig(kind, source.dim, latent), self.lattice)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Running figures reported to the progress callback after every step."""
+
+    epoch: int
+    step: int
+    rate: float
+    mse: float
+    sw2: float
+
+
+def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str = "",
+          report: Callable[[Progress], None] = lambda _: None) -> modelfile.ModelCard:
+    """Train (or resume) in ``run_dir``, then evaluate and write the model file at ``out``."""
+    source = source_by_name(config.source)
+    randomness = Randomness.parse(config.randomness)
+    with torch.random.fork_rng():
+        torch.manual_seed(config.seed)
+        model = LTCModel(config.model_config())
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    start_epoch, seconds = _resume(run_dir, config, model, optimizer)
+    total_steps = config.epochs * config.steps_per_epoch
+    for epoch in range(start_epoch, config.epochs):
+        began = time.perf_counter()
+        rng = np.random.default_rng([config.seed, epoch])
+        generator = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
+        for step in range(config.steps_per_epoch):
+            done = epoch * config.steps_per_epoch + step
+            lr = config.final_learning_rate + 0.5 * (config.learning_rate - config.final_learning_rate) * (
+                1.0 + math.cos(math.pi * done / total_steps))
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            x = torch.from_numpy(source.sample(config.batch_size, rng))
+            output = model.training_step(x, randomness, rng)
+            rate = output.bits.mean() / source.dim
+            mse = ((x - output.x_hat) ** 2).mean()
+            sw2 = sliced_w2_squared(x, output.x_hat, random_directions(config.projections, source.dim, generator))
+            loss = rate + config.lambda_mse * mse + config.lambda_perception * sw2
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            report(Progress(epoch, step, rate.item(), mse.item(), sw2.item()))
+        seconds += time.perf_counter() - began
+        _checkpoint(run_dir, config, model, optimizer, epoch + 1, seconds)
+
+    model.eval()
+    modelfile.round_weights(model)
+    metrics = evaluate(model, source, randomness, config.test_size)
+    training = modelfile.Training(str(randomness), config.lambda_mse, config.lambda_perception, total_steps,
+                                  config.batch_size, config.seed, round(seconds, 1), command)
+    card = modelfile.card_for(model, name, source.name, training, (metrics,))
+    return modelfile.save(model, card, out)
+
+
+def _checkpoint(run_dir: Path, config: TrainConfig, model: LTCModel, optimizer: torch.optim.Optimizer,
+                epochs_done: int, seconds: float) -> None:
+    """Weights and optimizer moments in safetensors, progress in JSON; the JSON is written last."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    tensors = {f"model.{k}": v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    for index, state in optimizer.state_dict()["state"].items():
+        for key, value in state.items():
+            tensors[f"optim.{index}.{key}"] = torch.as_tensor(value).clone().contiguous()
+    tmp = run_dir / "checkpoint.safetensors.tmp"
+    save_file(tensors, str(tmp))
+    tmp.replace(run_dir / "checkpoint.safetensors")
+    meta = {"config": dataclasses.asdict(config), "epochs_done": epochs_done, "seconds": seconds}
+    tmp_json = run_dir / "checkpoint.json.tmp"
+    tmp_json.write_text(json.dumps(meta, indent=2))
+    tmp_json.replace(run_dir / "checkpoint.json")
+
+
+def _resume(run_dir: Path, config: TrainConfig, model: LTCModel,
+            optimizer: torch.optim.Optimizer) -> tuple[int, float]:
+    """Load the run's checkpoint if there is one; returns (epochs already done, seconds spent)."""
+    meta_path = run_dir / "checkpoint.json"
+    if not meta_path.exists():
+        return 0, 0.0
+    meta = json.loads(meta_path.read_text())
+    if meta["config"] != dataclasses.asdict(config):
+        raise LtcError(f"{run_dir} holds a run with other settings; pick another --run-dir or delete it")
+    tensors = load_file(str(run_dir / "checkpoint.safetensors"))
+    model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+    state = optimizer.state_dict()
+    for key, value in tensors.items():
+        if key.startswith("optim."):
+            _, index, name = key.split(".", 2)
+            state["state"].setdefault(int(index), {})[name] = value
+    optimizer.load_state_dict(state)
+    return int(meta["epochs_done"]), float(meta["seconds"])
