@@ -152,7 +152,7 @@ def train(config_file: str | None, name: str, out_dir: str, run_dir: str | None,
     given = {_TRAIN_FLAGS[k]: v for k, v in flags.items() if v is not None}
     config = dataclasses.replace(config, **given)
     out = Path(out_dir) / name
-    if out.with_suffix(".json").exists() and not force:
+    if Path(f"{out}.json").exists() and not force:
         raise UsageError(f"{out}.json exists; use --force to overwrite")
     bar = _progress_bar(config.epochs * config.steps_per_epoch, quiet)
     card = run_training(config, Path(run_dir or Path("runs") / name), out, name,

@@ -79,7 +79,7 @@ def write_rows(rows: Sequence[Row], out: Path) -> tuple[Path, Path]:
     """``out.csv`` and ``out.json`` with one record per row."""
     out.parent.mkdir(parents=True, exist_ok=True)
     flat = [r.flat() for r in rows]
-    csv_path, json_path = out.with_suffix(".csv"), out.with_suffix(".json")
+    csv_path, json_path = Path(f"{out}.csv"), Path(f"{out}.json")
     with csv_path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(flat[0]))
         writer.writeheader()
@@ -120,7 +120,7 @@ def plot_rows(rows: Sequence[Row], out: Path, gaussian: bool, title: str = "") -
     left.legend(fontsize=7, ncol=2)
     fig.suptitle(title or "rate–distortion–perception")
     fig.tight_layout()
-    path = out.with_suffix(".png")
+    path = Path(f"{out}.png")
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

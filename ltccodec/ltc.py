@@ -24,6 +24,7 @@ from torch import nn
 from ltccodec.errors import UsageError
 from ltccodec.lattice import Lattice, by_name, qsd_dither, uniform_dither
 from ltccodec.prior import FactorizedPrior
+from ltccodec.tables import CodingTables
 from ltccodec.transforms import TransformConfig, build
 
 
@@ -116,6 +117,7 @@ class LTCModel(nn.Module):
         self.analysis, self.synthesis = build(config.transform)
         self.prior = FactorizedPrior(config.transform.latent)
         self.log_dither_scale = nn.Parameter(torch.zeros(()))  # s = exp(.), theory: s > 1
+        self.tables: CodingTables | None = None  # integer coding tables, set when loaded from a model file
 
     @property
     def dither_scale(self) -> torch.Tensor:

@@ -17,6 +17,8 @@ from safetensors.torch import save as save_tensors
 
 from ltccodec.errors import LtcError
 from ltccodec.ltc import LTCModel, ModelConfig
+from ltccodec.prior import freeze_tables
+from ltccodec.tables import CodingTables
 from ltccodec.transforms import TransformConfig, TransformKind
 
 FORMAT = "ltc-model/1"
@@ -90,8 +92,16 @@ def card_for(model: LTCModel, name: str, source: str, training: Training,
 
 
 def weights_bytes(model: LTCModel) -> bytes:
-    """The model's parameters as float16 safetensors bytes (deterministic for given weights)."""
+    """The model's parameters as float16 safetensors bytes, with the prior's integer coding tables frozen
+    from those very weights (deterministic for given weights)."""
     tensors = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
+    if all(b.embedding is None for b in model.lattice.blocks):
+        rounded = LTCModel(model.config)
+        rounded.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()})
+        tables = freeze_tables(rounded.prior, rounded.lattice)
+        tensors["tables.counts"] = torch.from_numpy(tables.counts)
+        tensors["tables.low"] = torch.from_numpy(tables.low)
+        tensors["tables.size"] = torch.from_numpy(tables.size)
     return save_tensors(tensors, metadata={"format": FORMAT})
 
 
@@ -102,21 +112,34 @@ def round_weights(model: LTCModel) -> None:
             p.copy_(p.to(torch.float16).to(p.dtype))
 
 
+def stem_of(path: Path) -> Path:
+    """The common stem of a model file pair, given either file or the stem (names may contain dots)."""
+    return path.with_suffix("") if path.suffix in (".json", ".safetensors") else path
+
+
+def files_of(path: Path) -> tuple[Path, Path]:
+    """(card, weights) paths of the model at ``path``."""
+    stem = stem_of(path)
+    return stem.parent / f"{stem.name}.json", stem.parent / f"{stem.name}.safetensors"
+
+
 def save(model: LTCModel, card: ModelCard, path: Path) -> ModelCard:
-    """Write ``path.safetensors`` and ``path.json`` atomically; returns the card with its hash filled in."""
+    """Write the weights and the card atomically; returns the card with its hash filled in."""
     data = weights_bytes(model)
     card = dataclasses.replace(card, sha256=hashlib.sha256(data).hexdigest())
-    _atomic_write(path.with_suffix(".safetensors"), data)
-    _atomic_write(path.with_suffix(".json"), card.to_json().encode())
+    card_path, weights_path = files_of(path)
+    _atomic_write(weights_path, data)
+    _atomic_write(card_path, card.to_json().encode())
     return card
 
 
 def load(path: Path) -> tuple[LTCModel, ModelCard]:
     """Read a model file pair (``path`` may name either file or their common stem)."""
-    stem = path.with_suffix("") if path.suffix in (".json", ".safetensors") else path
+    stem = stem_of(path)
+    card_path, weights_path = files_of(path)
     try:
-        card = ModelCard.from_json(stem.with_suffix(".json").read_text())
-        data = stem.with_suffix(".safetensors").read_bytes()
+        card = ModelCard.from_json(card_path.read_text())
+        data = weights_path.read_bytes()
     except FileNotFoundError as error:
         raise LtcError(f"model file missing: {error.filename}") from None
     except (ValueError, TypeError, KeyError) as error:
@@ -127,8 +150,16 @@ def load(path: Path) -> tuple[LTCModel, ModelCard]:
         raise LtcError(f"{stem}.safetensors does not match the SHA-256 in its card (corrupt or replaced)")
     model = LTCModel(card.config())
     tensors = load_tensors(data)
-    model.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()})
+    model.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items() if not k.startswith("tables.")})
     model.eval()
+    if "tables.counts" in tensors:
+        tables = CodingTables(tensors["tables.counts"].numpy(), tensors["tables.low"].numpy(),
+                              tensors["tables.size"].numpy())
+        try:
+            tables.validate()
+        except ValueError as error:
+            raise LtcError(f"{stem}: {error}") from None
+        model.tables = tables
     return model, card
 
 

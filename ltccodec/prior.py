@@ -18,6 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ltccodec.lattice import Lattice, uniform_dither
+from ltccodec.tables import BUCKETS, PRECISION, CodingTables, quantize_pmf
 
 PROBABILITY_FLOOR = 1e-9  # as in learned-compression practice: a cell never costs more than ~30 bits
 
@@ -46,7 +47,10 @@ class Prior(nn.Module):
     def voronoi_bits(self, centers: torch.Tensor, lattice: Lattice, samples: int,
                      rng: np.random.Generator) -> torch.Tensor:
         """−log2 of the prior mass of the Voronoi cell around each center, by Monte Carlo over the cell
-        (``samples`` uniform points shared by all rows): bits per row of ``[N, C]``. Evaluation only."""
+        (``samples`` uniform points shared by all rows): bits per row of ``[N, C]``. Evaluation only.
+
+        A spiky density (a latent the transform collapsed) makes the estimate noisy; masses estimated above
+        1 are cut to 1 so a block never counts negative bits."""
         u = torch.as_tensor(uniform_dither(lattice, samples, rng), dtype=centers.dtype)  # [K, C]
         log_p = torch.stack([self.log_density(centers + u[k]) for k in range(samples)])  # [K, N, C]
         total = torch.zeros(len(centers), dtype=centers.dtype)
@@ -55,7 +59,7 @@ class Prior(nn.Module):
             hi = lo + block.dim
             cell_volume = block.native_volume / scale**block.dim
             log_mass = torch.logsumexp(log_p[..., lo:hi].sum(-1), dim=0) - math.log(samples) + math.log(cell_volume)
-            total = total - torch.clamp(log_mass, min=math.log(PROBABILITY_FLOOR)) / math.log(2.0)
+            total = total - torch.clamp(log_mass, min=math.log(PROBABILITY_FLOOR), max=0.0) / math.log(2.0)
             lo = hi
         return total
 
@@ -143,3 +147,54 @@ def _frame(y: torch.Tensor, lattice: Lattice) -> torch.Tensor:
 
 def _box_sides(lattice: Lattice, like: torch.Tensor) -> torch.Tensor:
     return torch.as_tensor(np.abs(np.diag(lattice.lower_generator)), dtype=like.dtype)
+
+
+@torch.no_grad()
+def freeze_tables(prior: Prior, lattice: Lattice, buckets: int = BUCKETS, precision: int = PRECISION,
+                  tail: float = 2.0**-24, max_symbols: int = 4096) -> CodingTables:
+    """Integer tables of the box pmf for every latent coordinate and phase bucket (see `tables`).
+
+    Coordinate ``j``'s cells have width ``g = |L_jj|`` (L the lower-triangular generator); in bucket ``q``
+    the grid is shifted by ``q/Q`` of a cell, so symbol ``s`` is the interval ``[(s + q/Q − ½)g, (s + q/Q + ½)g)``.
+    Symbols cover the prior's mass down to ``tail`` on each side; the rest goes to the escape symbol.
+    """
+    if not np.array_equal(lattice.rotation, np.eye(lattice.dim)):
+        raise ValueError("integer tables need a lattice whose generator is lower triangular")
+    side = np.abs(np.diag(lattice.lower_generator))  # [L]
+    low_q, high_q = _quantiles(prior, lattice.dim, tail)
+    low = np.floor(low_q / side).astype(np.int64) - 1
+    high = np.ceil(high_q / side).astype(np.int64) + 1
+    high = np.minimum(high, low + max_symbols - 1)
+    regular = high - low + 1
+    widest = int(regular.max())
+    # edges [Q, E, L]: cell s spans edges s and s+1 (E = widest + 1, coordinates beyond their range padded)
+    phase = np.arange(buckets)[:, None, None] / buckets
+    steps = np.arange(widest + 1)[None, :, None]
+    edges = (low[None, None, :] + np.minimum(steps, regular[None, None, :]) + phase - 0.5) * side
+    edges_t = torch.from_numpy(edges)
+    mass = prior.interval_probability(edges_t[:, :-1], edges_t[:, 1:]).numpy()  # [Q, widest, L]
+    cdf = prior.cdf(edges_t).numpy()
+    counts = np.zeros((lattice.dim, buckets, widest + 1), dtype=np.int32)
+    for j in range(lattice.dim):
+        r = int(regular[j])
+        below, above = cdf[:, 0, j], 1.0 - cdf[:, r, j]
+        pmf = np.concatenate([mass[:, :r, j], (below + above)[:, None]], axis=1)  # [Q, r + 1]
+        counts[j, :, : r + 1] = quantize_pmf(pmf, precision)
+    tables = CodingTables(counts, low, regular + 1, precision)
+    tables.validate()
+    return tables
+
+
+def _quantiles(prior: Prior, channels: int, tail: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per channel, the points where the CDF crosses ``tail`` and ``1 − tail`` (bisection, float64)."""
+    out = []
+    for target in (tail, 1.0 - tail):
+        lo = torch.full((channels,), -1e6, dtype=torch.float64)
+        hi = torch.full((channels,), 1e6, dtype=torch.float64)
+        for _ in range(80):
+            mid = (lo + hi) / 2
+            above = prior.cdf(mid[None])[0] > target
+            hi = torch.where(above, mid, hi)
+            lo = torch.where(above, lo, mid)
+        out.append(((lo + hi) / 2).numpy())
+    return out[0], out[1]

@@ -1,0 +1,137 @@
+"""Range coding of lattice coordinates against the frozen integer tables: the only module that imports
+constriction.
+
+Coordinate ``j`` of a lattice point with integer coordinates ``k`` (lower-triangular generator L) is
+``k_j L_jj + Σ_{i>j} k_i L_ij``; with a shared dither ``u`` the cell grid of ``k_j`` is offset by
+``o_j = Σ_{i>j} k_i L_ij + u_j``. Everything is computed in each block's native integer frame, where the
+dither is ``R / a`` (``R`` integer, ``a`` the nesting ratio), so the offset in units of ``L_jj`` is the exact
+fraction ``num/den`` and the symbol is ``s = k_j + round-down part`` with the phase bucket from the
+remainder. Coordinates are decoded from the last to the first of each block; all vectors of a frame share
+one constriction call per coordinate (queue order, `perfect=False`), and values outside a table's range
+go through an escape symbol followed by two 16-bit uniform words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import constriction
+import numpy as np
+
+from ltccodec.errors import LtcError
+from ltccodec.lattice import Lattice
+from ltccodec.tables import CodingTables
+
+CODER_ID = 1  # constriction queue (range) coder, categorical family with perfect=False
+CODER_VERSION = (0, 5, 0)
+_ESCAPE_BIAS = 1 << 31
+
+
+def _categorical() -> object:
+    return constriction.stream.model.Categorical(perfect=False)
+
+
+def _uniform() -> object:
+    return constriction.stream.model.Uniform()
+
+
+def _order(lattice: Lattice) -> Iterator[tuple[int, int, int, int]]:
+    """(block index, start of block, local coordinate, global coordinate) in coding order."""
+    lo = 0
+    for b, block in enumerate(lattice.blocks):
+        for local in range(block.dim - 1, -1, -1):
+            yield b, lo, local, lo + local
+        lo += block.dim
+
+
+def _native_dither(lattice: Lattice, dither_coords: np.ndarray | None, count: int) -> list[np.ndarray]:
+    """Per block, the native integer coordinates ``R`` of ``a·u`` (zeros without dither)."""
+    if dither_coords is None:
+        return [np.zeros((count, b.native_dim), dtype=np.int64) for b in lattice.blocks]
+    return lattice.native_from_coords(dither_coords)
+
+
+def _check_codable(lattice: Lattice, tables: CodingTables) -> None:
+    if any(b.embedding is not None for b in lattice.blocks):
+        raise LtcError(f"{lattice.name}: lattices outside their native frame (A_n) cannot be entropy coded")
+    if tables.latent != lattice.dim:
+        raise LtcError("the model's coding tables do not match its latent dimension")
+
+
+def _shift_and_bucket(basis: np.ndarray, local: int, later: np.ndarray, dither: np.ndarray, nesting: int,
+                      buckets: int) -> tuple[np.ndarray, np.ndarray]:
+    """For coordinate ``local`` of a block with integer lower-triangular ``basis``: the integer shift that
+    maps ``k_local`` to the table symbol, and the phase bucket, from the later coordinates ``later``
+    (int64 ``[N, dim - local - 1]``) and the dither's native coordinate ``dither`` (int64 ``[N]``)."""
+    column = basis[local + 1:, local]
+    num = nesting * (later @ column if len(column) else np.zeros(len(dither), dtype=np.int64)) + dither
+    den = nesting * int(basis[local, local])
+    shift = np.floor_divide(num, den)
+    rem = num - shift * den  # in [0, den)
+    bucket = (2 * rem * buckets + den) // (2 * den)  # nearest bucket, exact
+    wrap = bucket == buckets
+    return shift + wrap, np.where(wrap, 0, bucket)
+
+
+def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_coords: np.ndarray | None,
+           nesting: int) -> np.ndarray:
+    """Compress integer coordinates (int64 ``[N, L]``) to uint32 words."""
+    _check_codable(lattice, tables)
+    count = len(coords)
+    dither = _native_dither(lattice, dither_coords, count)
+    encoder = constriction.stream.queue.RangeEncoder()
+    for b, lo, local, j in _order(lattice):
+        block = lattice.blocks[b]
+        shift, bucket = _shift_and_bucket(block.basis, local, coords[:, lo + local + 1: lo + block.dim],
+                                          dither[b][:, local], nesting, tables.buckets)
+        symbols = coords[:, j] + shift - tables.low[j]
+        escape = (symbols < 0) | (symbols >= tables.size[j] - 1)
+        coded = np.where(escape, tables.size[j] - 1, symbols).astype(np.int32)
+        encoder.encode(coded, _categorical(), tables.probabilities(j, bucket))
+        if escape.any():
+            raw = coords[escape, j] + shift[escape]
+            if np.any(np.abs(raw) >= _ESCAPE_BIAS):
+                raise LtcError("latent values out of range: is the input finite and in the model's range?")
+            words = (raw + _ESCAPE_BIAS).astype(np.uint64)
+            halves = np.stack([words >> 16, words & 0xFFFF], axis=1).reshape(-1).astype(np.int32)
+            encoder.encode(halves, _uniform(), np.full(len(halves), 1 << 16, dtype=np.int32))
+    return encoder.get_compressed()
+
+
+def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int,
+           dither_coords: np.ndarray | None, nesting: int) -> np.ndarray:
+    """Inverse of `encode`: int64 ``[count, L]`` coordinates."""
+    _check_codable(lattice, tables)
+    dither = _native_dither(lattice, dither_coords, count)
+    decoder = constriction.stream.queue.RangeDecoder(np.ascontiguousarray(words, dtype=np.uint32))
+    coords = np.zeros((count, lattice.dim), dtype=np.int64)
+    for b, lo, local, j in _order(lattice):
+        block = lattice.blocks[b]
+        shift, bucket = _shift_and_bucket(block.basis, local, coords[:, lo + local + 1: lo + block.dim],
+                                          dither[b][:, local], nesting, tables.buckets)
+        symbols = decoder.decode(_categorical(), tables.probabilities(j, bucket)).astype(np.int64)
+        values = symbols + tables.low[j]
+        escape = symbols == tables.size[j] - 1
+        if escape.any():
+            halves = decoder.decode(_uniform(), np.full(2 * int(escape.sum()), 1 << 16, dtype=np.int32))
+            pairs = halves.astype(np.int64).reshape(-1, 2)
+            values[escape] = ((pairs[:, 0] << 16) | pairs[:, 1]) - _ESCAPE_BIAS
+        coords[:, j] = values - shift
+    return coords
+
+
+def table_bits(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_coords: np.ndarray | None,
+               nesting: int) -> float:
+    """The ideal code length (bits) of ``coords`` under the integer tables, escapes at 32 extra bits."""
+    dither = _native_dither(lattice, dither_coords, len(coords))
+    total = 0.0
+    for b, lo, local, j in _order(lattice):
+        block = lattice.blocks[b]
+        shift, bucket = _shift_and_bucket(block.basis, local, coords[:, lo + local + 1: lo + block.dim],
+                                          dither[b][:, local], nesting, tables.buckets)
+        symbols = coords[:, j] + shift - tables.low[j]
+        escape = (symbols < 0) | (symbols >= tables.size[j] - 1)
+        index = np.where(escape, tables.size[j] - 1, symbols)
+        counts = tables.counts[j, bucket, index].astype(np.float64)
+        total += float(np.sum(tables.precision - np.log2(counts))) + 32.0 * int(escape.sum())
+    return total
