@@ -234,5 +234,188 @@ def eval_command(models: tuple[str, ...], randomness: tuple[str, ...], count: in
         _progress(f"wrote {csv_path}, {json_path}, {png}")
 
 
+def _read_input(path: str) -> bytes:
+    if path == "-":
+        if sys.stdin.isatty():
+            raise UsageError("reading from stdin, which is a terminal: pipe data in or give a file")
+        return sys.stdin.buffer.read()
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}") from None
+
+
+def _write_output(path: str, data: bytes, force: bool) -> None:
+    """stdout for '-', else an atomic write (temp file + rename) that refuses to overwrite without --force."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    if path == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    target = Path(path)
+    if target.exists() and not force:
+        raise UsageError(f"{path} exists; use --force to overwrite")
+    if not target.parent.is_dir():
+        raise UsageError(f"no such directory: {target.parent}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _key(key_file: str | None) -> object:
+    from pathlib import Path
+
+    from ltccodec.keyed import load_key
+
+    return load_key(Path(key_file) if key_file else None)
+
+
+_KEY_HELP = "Key for the shared dither: a file's bytes (else $LTC_KEY, else the public default key)."
+
+
+@main.command()
+@click.argument("input_path", metavar="IN")
+@click.option("-o", "--output", required=True, metavar="OUT", help="Output .ltc file, or - for stdout.")
+@click.option("-m", "--model", metavar="NAME|PATH", help="Model name (see `ltc models`) or model file.")
+@click.option("-r", "--randomness", metavar="R",
+              help="none | 0 (pd) | <N>bits (QSD, a = 2^N) | inf (sd). Default: what the model was trained for.")
+@click.option("--nesting", type=click.IntRange(2, 65536), help="QSD with this integer nesting ratio a.")
+@click.option("--key-file", type=click.Path(dir_okay=False), help=_KEY_HELP)
+@click.option("--nonce", metavar="HEX", help="32 hex digits (default: random from the OS); for reproducible output.")
+@click.option("-f", "--force", is_flag=True, help="Overwrite OUT if it exists.")
+def encode(input_path: str, output: str, model: str | None, randomness: str | None, nesting: int | None,
+           key_file: str | None, nonce: str | None, force: bool) -> None:
+    """Compress IN (a .npy float array, or - for stdin) to an .ltc stream.
+
+    \b
+    The array's last axis must be the model's source dimension; any leading shape is kept.
+    Shared randomness (sd, QSD) is derived from the key and a nonce stored in the stream,
+    so the decoder needs the same key. Dither is not encryption.
+
+    \b
+    Examples:
+      ltc encode x.npy -o x.ltc --model gaussian8-e8-sd-l2
+      ltc encode x.npy -o x.ltc --model gaussian8-e8-nesting3-l2 --randomness 2bits
+      cat x.npy | ltc encode - -o - --model gaussian8-e8-sd-l2 > x.ltc
+    """
+    import io
+
+    import numpy as np
+
+    from ltccodec import codec
+    from ltccodec.keyed import parse_nonce
+    from ltccodec.ltc import Randomness
+
+    if model is None:
+        raise UsageError("choose a model with --model (list them with `ltc models`)")
+    if nesting is not None and randomness not in (None, "qsd"):
+        raise UsageError("--nesting is QSD's ratio; leave out --randomness or use --randomness qsd")
+    raw = _read_input(input_path)
+    try:
+        array = np.load(io.BytesIO(raw), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise UsageError(f"{input_path} is not a .npy array ({error})") from None
+    loaded = codec.load_model(model)
+    rand = Randomness.parse(f"nesting{nesting}" if nesting else randomness or loaded.card.training.randomness)
+    out = io.BytesIO()
+    header = codec.encode_to(array, out, loaded, rand, _key(key_file), parse_nonce(nonce) if nonce else None)
+    _write_output(output, out.getvalue(), force)
+    bits = 8 * len(out.getvalue())
+    _progress(f"{header.vectors} vectors -> {len(out.getvalue())} bytes ({bits / array.size:.4f} bits/value), "
+              f"model {loaded.name}, randomness {rand}")
+
+
+@main.command()
+@click.argument("input_path", metavar="IN")
+@click.option("-o", "--output", required=True, metavar="OUT", help="Output .npy file, or - for stdout.")
+@click.option("--key-file", type=click.Path(dir_okay=False), help=_KEY_HELP)
+@click.option("--seed", type=int, help="Seed the decoder's private dither (default: OS randomness).")
+@click.option("-f", "--force", is_flag=True, help="Overwrite OUT if it exists.")
+def decode(input_path: str, output: str, key_file: str | None, seed: int | None, force: bool) -> None:
+    """Decompress an .ltc stream (or - for stdin) to a .npy array.
+
+    \b
+    The model named in the stream must be installed (`ltc models`); the key must be the
+    encoder's (wrong key: a clear error, never garbage).
+
+    \b
+    Example:
+      ltc decode x.ltc -o x.out.npy
+    """
+    import io
+
+    import numpy as np
+
+    from ltccodec import codec
+
+    array = codec.decode_from(io.BytesIO(_read_input(input_path)), _key(key_file), seed)
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    _write_output(output, buffer.getvalue(), force)
+    _progress(f"decoded {array.shape} {array.dtype}")
+
+
+@main.command()
+@click.argument("input_path", metavar="FILE")
+@click.option("--json", "as_json", is_flag=True, help="All header fields as JSON.")
+def info(input_path: str, as_json: bool) -> None:
+    """Show an .ltc stream's header: model, randomness, shape, framing, sizes."""
+    import dataclasses
+    import io
+    import json
+
+    from ltccodec import codec
+
+    raw = _read_input(input_path)
+    header = codec.read_info(io.BytesIO(raw))
+    fields = dataclasses.asdict(header)
+    fields.update(model_sha256=header.model_sha256.hex(), nonce=header.nonce.hex(), key_check=header.key_check.hex(),
+                  mode=header.mode.name.lower(), kind=header.kind.name.lower(), file_bytes=len(raw),
+                  payload_bytes=header.payload_bytes,
+                  bits_per_value=8 * len(raw) / (header.vectors * header.source_dim))
+    fields["frames"] = [dataclasses.asdict(f) for f in header.frames]
+    if as_json:
+        click.echo(json.dumps(fields, indent=2))
+        return
+    for name in ("version", "model_name", "model_sha256", "mode", "nesting", "nonce", "key_check", "kind", "dtype",
+                 "shape", "source_dim", "latent_dim", "vectors", "frame_vectors", "file_bytes", "payload_bytes",
+                 "bits_per_value"):
+        click.echo(f"{name:<15} {fields[name]}")
+    click.echo(f"{'frames':<15} {len(header.frames)}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="The full model cards as JSON.")
+def models(as_json: bool) -> None:
+    """List installed models: name, source, lattice, dimensions, rate points.
+
+    Models are looked up in $LTC_MODELS (a path list) and the repository's models/ folder.
+    """
+    import dataclasses
+    import json
+
+    from ltccodec import codec
+
+    cards = codec.list_models()
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(c) for c in cards], indent=2))
+        return
+    for c in cards:
+        points = ", ".join(f"{m.randomness}: {m.rate:.3f} b/dim mse {m.mse:.4f}" for m in c.metrics)
+        click.echo(f"{c.name}  source={c.source} lattice={c.lattice} n={c.source_dim} latent={c.latent_dim} "
+                   f"trained={c.training.randomness}  [{points}]")
+
+
 if __name__ == "__main__":
     main(prog_name="ltc")
