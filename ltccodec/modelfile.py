@@ -18,7 +18,7 @@ from safetensors.torch import save as save_tensors
 from ltccodec.errors import LtcError
 from ltccodec.ltc import LTCModel, ModelConfig
 from ltccodec.prior import freeze_tables
-from ltccodec.tables import CodingTables
+from ltccodec import tables as tables_format
 from ltccodec.transforms import TransformConfig, TransformKind
 
 FORMAT = "ltc-model/1"
@@ -98,10 +98,8 @@ def weights_bytes(model: LTCModel) -> bytes:
     if all(b.embedding is None for b in model.lattice.blocks):
         rounded = LTCModel(model.config)
         rounded.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()})
-        tables = freeze_tables(rounded.prior, rounded.lattice)
-        tensors["tables.counts"] = torch.from_numpy(tables.counts)
-        tensors["tables.low"] = torch.from_numpy(tables.low)
-        tensors["tables.size"] = torch.from_numpy(tables.size)
+        packed = tables_format.pack(freeze_tables(rounded.prior, rounded.lattice))
+        tensors.update({f"tables.{k}": torch.from_numpy(v) for k, v in packed.items()})
     return save_tensors(tensors, metadata={"format": FORMAT})
 
 
@@ -153,13 +151,11 @@ def load(path: Path) -> tuple[LTCModel, ModelCard]:
     model.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items() if not k.startswith("tables.")})
     model.eval()
     if "tables.counts" in tensors:
-        tables = CodingTables(tensors["tables.counts"].numpy(), tensors["tables.low"].numpy(),
-                              tensors["tables.size"].numpy())
         try:
-            tables.validate()
-        except ValueError as error:
+            model.tables = tables_format.unpack({k[len("tables."):]: v.numpy() for k, v in tensors.items()
+                                                 if k.startswith("tables.")})
+        except (ValueError, KeyError) as error:
             raise LtcError(f"{stem}: {error}") from None
-        model.tables = tables
     return model, card
 
 

@@ -47,6 +47,34 @@ class CodingTables:
                 raise ValueError(f"coding table of coordinate {j} is not a normalized integer pmf")
 
 
+def pack(tables: CodingTables) -> dict[str, np.ndarray]:
+    """Compact arrays for the model file: each coordinate's rows, flattened and concatenated, as int16
+    ``count − 32768`` (counts lie in [1, 65535] at 16-bit precision), plus ``low``, ``size``, ``buckets``."""
+    if tables.precision != 16:
+        raise ValueError("packed tables are 16-bit")
+    flat = np.concatenate([tables.counts[j, :, : tables.size[j]].ravel() for j in range(tables.latent)])
+    return {"counts": (flat.astype(np.int32) - 32768).astype(np.int16), "low": tables.low.astype(np.int64),
+            "size": tables.size.astype(np.int64), "buckets": np.array([tables.buckets], dtype=np.int64)}
+
+
+def unpack(arrays: dict[str, np.ndarray]) -> CodingTables:
+    """Inverse of `pack`; raises ValueError on inconsistent arrays (never allocates from unchecked sizes)."""
+    size, low = arrays["size"].astype(np.int64), arrays["low"].astype(np.int64)
+    buckets = int(arrays["buckets"][0])
+    flat = arrays["counts"].astype(np.int32) + 32768
+    if size.ndim != 1 or low.shape != size.shape or not 1 <= buckets <= 1 << 12 or np.any(size < 2) \
+            or np.any(size > 1 << 16) or int(size.sum()) * buckets != len(flat):
+        raise ValueError("packed coding tables are inconsistent")
+    counts = np.zeros((len(size), buckets, int(size.max())), dtype=np.int32)
+    start = 0
+    for j, width in enumerate(size.tolist()):
+        counts[j, :, :width] = flat[start:start + buckets * width].reshape(buckets, width)
+        start += buckets * width
+    tables = CodingTables(counts, low, size, 16)
+    tables.validate()
+    return tables
+
+
 def quantize_pmf(pmf: np.ndarray, precision: int = PRECISION) -> np.ndarray:
     """Integer weights (int64, each >= 1) summing to ``2**precision`` in every row of ``pmf`` ``[..., A]``.
 

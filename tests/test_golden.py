@@ -1,0 +1,65 @@
+"""Golden streams (tests/data/golden): committed .ltc files must decode exactly as recorded, and encoding the
+committed input with the recorded nonce must give the same bytes. Regenerate only on purpose:
+
+    LTC_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden.py
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ltccodec import codec
+
+from .codec_models import make_model
+
+GOLDEN = Path(__file__).parent / "data" / "golden"
+NONCE = bytes.fromhex("0f1e2d3c4b5a69788796a5b4c3d2e1f0")
+CASES = [("golden-e8", m) for m in ("none", "pd", "1bits", "nesting3", "sd")] + [
+    ("golden-leech", "sd"), ("golden-leech", "2bits"), ("golden-bw16", "nesting3"), ("golden-z", "pd")]
+_SOURCES = {"golden-e8": "test-e8", "golden-leech": "test-leech", "golden-bw16": "test-bw16", "golden-z": "test-z"}
+REGENERATE = os.environ.get("LTC_REGENERATE_GOLDEN") == "1"
+
+
+def _input(n: int) -> np.ndarray:
+    return np.random.default_rng(2026).normal(size=(200, n)).astype(np.float32)
+
+
+def _regenerate() -> None:
+    GOLDEN.mkdir(parents=True, exist_ok=True)
+    for golden, source in _SOURCES.items():
+        card = make_model(GOLDEN, source, seed=11)
+        # store under the golden name: the stream names the model it needs
+        for suffix in (".json", ".safetensors"):
+            (GOLDEN / f"{source}{suffix}").rename(GOLDEN / f"{golden}{suffix}")
+        text = (GOLDEN / f"{golden}.json").read_text().replace(f'"name": "{source}"', f'"name": "{golden}"')
+        (GOLDEN / f"{golden}.json").write_text(text)
+        np.save(GOLDEN / f"{golden}.input.npy", _input(card.source_dim))
+    for name, mode in CASES:
+        x = np.load(GOLDEN / f"{name}.input.npy")
+        data = codec.encode(x, codec.load_model(name, dirs=[GOLDEN]), mode, nonce=NONCE, frame_vectors=64)
+        (GOLDEN / f"{name}.{mode}.ltc").write_bytes(data)
+        np.save(GOLDEN / f"{name}.{mode}.out.npy", codec.decode(data, seed=5, dirs=[GOLDEN]))
+
+
+if REGENERATE:
+    _regenerate()
+
+
+@pytest.mark.parametrize("name, mode", CASES)
+def test_golden_stream_decodes_as_recorded(name, mode):
+    data = (GOLDEN / f"{name}.{mode}.ltc").read_bytes()
+    expected = np.load(GOLDEN / f"{name}.{mode}.out.npy")
+    out = codec.decode(data, seed=5, dirs=[GOLDEN])  # raises if a frame's symbols differ from the record
+    assert out.dtype == expected.dtype and out.shape == expected.shape
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("name, mode", CASES)
+def test_golden_input_encodes_to_the_recorded_bytes(name, mode):
+    x = np.load(GOLDEN / f"{name}.input.npy")
+    data = codec.encode(x, codec.load_model(name, dirs=[GOLDEN]), mode, nonce=NONCE, frame_vectors=64)
+    assert data == (GOLDEN / f"{name}.{mode}.ltc").read_bytes()
