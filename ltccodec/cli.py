@@ -234,6 +234,33 @@ def eval_command(models: tuple[str, ...], randomness: tuple[str, ...], count: in
         _progress(f"wrote {csv_path}, {json_path}, {png}")
 
 
+@main.group()
+def bench() -> None:
+    """Benchmarks that print measured figures (speed, size, rate against theory)."""
+
+
+@bench.command("codec")
+@click.argument("names", nargs=-1)
+@click.option("--vectors", type=click.IntRange(1), default=20_000, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def bench_codec_command(names: tuple[str, ...], vectors: int, as_json: bool) -> None:
+    """Coded bits vs the model's estimate and R(D,P); encode/decode speed on one core.
+
+    NAMES are installed models (default: every model whose name contains "gaussian").
+    """
+    import dataclasses
+    import json
+
+    from ltccodec import codec
+    from ltccodec.bench.codec import bench_codec, format_table
+
+    chosen = list(names) or [c.name for c in codec.list_models() if "gaussian" in c.name]
+    if not chosen:
+        raise UsageError("no models to benchmark (see `ltc models`)")
+    rows = bench_codec(chosen, vectors, progress=_progress)
+    click.echo(json.dumps([dataclasses.asdict(r) for r in rows], indent=2) if as_json else format_table(rows))
+
+
 def _read_input(path: str) -> bytes:
     if path == "-":
         if sys.stdin.isatty():
@@ -304,9 +331,13 @@ def encode(input_path: str, output: str, model: str | None, randomness: str | No
     so the decoder needs the same key. Dither is not encryption.
 
     \b
+    --model takes a model name, a model file, or a family name (the name without its
+    randomness, e.g. gaussian8-e8-l2): then the member trained for --randomness is used.
+
+    \b
     Examples:
       ltc encode x.npy -o x.ltc --model gaussian8-e8-sd-l2
-      ltc encode x.npy -o x.ltc --model gaussian8-e8-nesting3-l2 --randomness 2bits
+      ltc encode x.npy -o x.ltc --model gaussian8-e8-l2 --randomness 1bits
       cat x.npy | ltc encode - -o - --model gaussian8-e8-sd-l2 > x.ltc
     """
     import io
@@ -326,8 +357,15 @@ def encode(input_path: str, output: str, model: str | None, randomness: str | No
         array = np.load(io.BytesIO(raw), allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
         raise UsageError(f"{input_path} is not a .npy array ({error})") from None
-    loaded = codec.load_model(model)
-    rand = Randomness.parse(f"nesting{nesting}" if nesting else randomness or loaded.card.training.randomness)
+    wanted = f"nesting{nesting}" if nesting else randomness
+    try:
+        loaded = codec.load_model(model)
+    except LtcError:
+        if wanted is None:
+            raise
+        # a family name (``gaussian8-e8-l2``): take the member that fits the randomness
+        loaded = codec.load_model(codec.choose_member(model, Randomness.parse(wanted)))
+    rand = Randomness.parse(wanted or loaded.card.training.randomness)
     out = io.BytesIO()
     header = codec.encode_to(array, out, loaded, rand, _key(key_file), parse_nonce(nonce) if nonce else None)
     _write_output(output, out.getvalue(), force)
@@ -414,7 +452,7 @@ def models(as_json: bool) -> None:
     for c in cards:
         points = ", ".join(f"{m.randomness}: {m.rate:.3f} b/dim mse {m.mse:.4f}" for m in c.metrics)
         click.echo(f"{c.name}  source={c.source} lattice={c.lattice} n={c.source_dim} latent={c.latent_dim} "
-                   f"trained={c.training.randomness}  [{points}]")
+                   f"trained={c.training.randomness} family={codec.family_of(c)}  [{points}]")
 
 
 if __name__ == "__main__":

@@ -82,6 +82,28 @@ def load_model(name_or_path: str | Path, sha256: bytes | None = None,
                    f"${MODELS_ENV}")
 
 
+def family_of(card: modelfile.ModelCard) -> str:
+    """A model's family: its name without the randomness it was trained for (``gaussian8-e8-sd-l2`` ->
+    ``gaussian8-e8-l2``). Members of a family share source, lattice and λs and differ in randomness."""
+    token = card.training.randomness
+    parts = card.name.split("-")
+    return "-".join(p for p in parts if p != token) if token in parts else card.name
+
+
+def choose_member(family: str, randomness: Randomness, dirs: Sequence[Path] | None = None) -> str:
+    """The model of ``family`` to use for ``randomness``: the member trained for it, else for QSD with
+    a >= 4 the member trained with continuous shared dither (measured: at 4 and 8 bits per dimension it
+    codes as well as under sd; see docs/results.md). Raises `LtcError` listing the members otherwise."""
+    members = {c.training.randomness: c.name for c in list_models(dirs) if family_of(c) == family}
+    if not members:
+        raise LtcError(f"model {family} not found; see `ltc models`")
+    if str(randomness) in members:
+        return members[str(randomness)]
+    if randomness.mode is Mode.QUANTIZED and randomness.nesting >= 4 and "sd" in members:
+        return members["sd"]
+    raise LtcError(f"family {family} has no model for randomness {randomness} (it has: {', '.join(sorted(members))})")
+
+
 def _nesting(randomness: Randomness) -> int:
     return {Mode.SHARED: SD_GRID, Mode.QUANTIZED: randomness.nesting}.get(randomness.mode, 1)
 

@@ -14,8 +14,9 @@ from ltccodec.transforms import TransformConfig, TransformKind
 SPECS = {"test-z": ("Z1", 4, 4), "test-e8": ("E8", 8, 8), "test-bw16": ("BW16", 16, 16), "test-leech": ("Leech", 8, 24)}
 
 
-def make_model(directory: Path, name: str, seed: int = 0) -> modelfile.ModelCard:
-    lattice, n, latent = SPECS[name]
+def make_model(directory: Path, name: str, seed: int = 0, spec: str | None = None,
+               randomness: str = "sd") -> modelfile.ModelCard:
+    lattice, n, latent = SPECS[spec or name]
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         model = LTCModel(ModelConfig(TransformConfig(TransformKind.LINEAR, n, latent), lattice))
@@ -25,6 +26,6 @@ def make_model(directory: Path, name: str, seed: int = 0) -> modelfile.ModelCard
         with torch.no_grad():
             model.analysis.weight.mul_(3.0)
     modelfile.round_weights(model)
-    training = modelfile.Training("sd", 1.0, 0.0, 0, 0, seed, 0.0, "tests/codec_models.py")
+    training = modelfile.Training(randomness, 1.0, 0.0, 0, 0, seed, 0.0, "tests/codec_models.py")
     card = modelfile.card_for(model, name, f"gaussian:{n}", training)
     return modelfile.save(model, card, directory / name)

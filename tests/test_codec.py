@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import ltccodec
+import ltccodec.errors
 from ltccodec import codec, container, keyed
 
 from .codec_models import SPECS, make_model
@@ -258,3 +259,21 @@ def test_no_overwrite_without_force(models, tmp_path):
     done = subprocess.run([LTC, *args, "--force"], env=_env(models), cwd=tmp_path, capture_output=True, timeout=120)
     assert done.returncode == 0 and (tmp_path / "x.ltc").read_bytes()[:4] == container.MAGIC
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_family_name_picks_the_member_for_the_randomness(tmp_path):
+    for seed, randomness in enumerate(["sd", "pd", "1bits"]):
+        make_model(tmp_path, f"fam-e8-{randomness}-l2", seed=seed, spec="test-e8", randomness=randomness)
+    from ltccodec.ltc import Randomness
+
+    assert codec.choose_member("fam-e8-l2", Randomness.parse("pd"), [tmp_path]) == "fam-e8-pd-l2"
+    assert codec.choose_member("fam-e8-l2", Randomness.parse("1bits"), [tmp_path]) == "fam-e8-1bits-l2"
+    assert codec.choose_member("fam-e8-l2", Randomness.parse("4bits"), [tmp_path]) == "fam-e8-sd-l2"
+    with pytest.raises(ltccodec.errors.LtcError, match="has no model for randomness none"):
+        codec.choose_member("fam-e8-l2", Randomness.parse("none"), [tmp_path])
+    np.save(tmp_path / "x.npy", _array(8, 20))
+    done = subprocess.run([LTC, "encode", "x.npy", "-o", "x.ltc", "--model", "fam-e8-l2", "-r", "pd"],
+                          env=_env(tmp_path), cwd=tmp_path, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    info = subprocess.run([LTC, "info", "x.ltc"], env=_env(tmp_path), cwd=tmp_path, capture_output=True, timeout=120)
+    assert b"fam-e8-pd-l2" in info.stdout

@@ -1,0 +1,94 @@
+"""Codec benchmark: coded bits next to the model's own estimate and the Gaussian bound, encode/decode speed
+on one core, and the entropy coder's share of encoding time."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from threadpoolctl import threadpool_limits
+
+from ltccodec import codec, entropy, theory
+from ltccodec.data import source_by_name
+from ltccodec.keyed import DEFAULT_KEY
+from ltccodec.ltc import Mode, Randomness
+
+
+@dataclass(frozen=True)
+class CodecFigures:
+    model: str
+    lattice: str
+    randomness: str
+    vectors: int
+    coded_bits: float  # per source value, whole stream (header included)
+    table_bits: float  # ideal code length under the integer tables
+    estimate_bits: float  # the model's box code length of the same points (float prior)
+    bound: float  # R(D,0), or R(D/2,∞) for pd, at the measured MSE
+    bound_name: str
+    mse: float
+    encode_vps: float
+    decode_vps: float
+    entropy_share: float  # entropy coding time / whole encode time
+
+
+def bench_codec(names: Sequence[str], vectors: int = 20_000,
+                progress: Callable[[str], None] = lambda _: None) -> list[CodecFigures]:
+    rows = []
+    with threadpool_limits(limits=1):
+        torch.set_num_threads(1)
+        for name in names:
+            progress(f"{name}: {vectors} vectors")
+            loaded = codec.load_model(name)
+            card = loaded.card
+            rand = Randomness.parse(card.training.randomness)
+            x = source_by_name(card.source).test_set(vectors)
+            nonce = bytes(16)
+            start = time.perf_counter()
+            data = codec.encode(x, loaded, rand, nonce=nonce)
+            encode_seconds = time.perf_counter() - start
+            start = time.perf_counter()
+            y = codec.decode(data, seed=0)
+            decode_seconds = time.perf_counter() - start
+            table, estimate, coder_seconds = _frame_bits(loaded, rand, x, nonce)
+            mse = float(((x.astype(np.float64) - y) ** 2).mean())
+            values = x.size
+            bound_name = "R(D/2,inf)" if rand.mode is Mode.PRIVATE else "R(D,0)"
+            bound = float(theory.rate_no_common_randomness(mse) if rand.mode is Mode.PRIVATE
+                          else theory.rdp_zero_perception(mse))
+            rows.append(CodecFigures(name, card.lattice, str(rand), vectors, 8 * len(data) / values, table / values,
+                                     estimate / values, bound, bound_name, mse, vectors / encode_seconds,
+                                     vectors / decode_seconds, coder_seconds / encode_seconds))
+    return rows
+
+
+def _frame_bits(loaded: codec.LoadedModel, rand: Randomness, x: np.ndarray, nonce: bytes) -> tuple[float, float, float]:
+    """(table bits, float-prior box bits, seconds in the entropy coder) over the same frames as `encode`."""
+    model, tables = loaded.model, loaded.model.tables
+    assert tables is not None
+    table = estimate = seconds = 0.0
+    a = codec._nesting(rand)
+    for index, start in enumerate(range(0, len(x), codec.FRAME_VECTORS)):
+        part = torch.from_numpy(x[start:start + codec.FRAME_VECTORS])
+        dither_coords, u = codec._shared(loaded, rand, DEFAULT_KEY, nonce, index, len(part))
+        coords = model.to_symbols(part, u)
+        began = time.perf_counter()
+        entropy.encode(tables, model.lattice, coords, dither_coords, a)
+        seconds += time.perf_counter() - began
+        table += entropy.table_bits(tables, model.lattice, coords, dither_coords, a)
+        with torch.no_grad():
+            estimate += float(model.prior.box_bits(model.centers(coords, u), model.lattice).double().sum())
+    return table, estimate, seconds
+
+
+def format_table(rows: list[CodecFigures]) -> str:
+    head = (f"{'model':<30} {'randomness':>10} {'coded':>7} {'tables':>7} {'estimate':>8} {'over est.':>9} "
+            f"{'bound':>6} {'gap':>6} {'mse':>7} {'enc vec/s':>10} {'dec vec/s':>10} {'coder %':>7}")
+    lines = [head, "(bits per source value; gap = coded − bound; bound R(D,0), or R(D/2,∞) for pd)"]
+    for r in rows:
+        lines.append(f"{r.model:<30} {r.randomness:>10} {r.coded_bits:7.4f} {r.table_bits:7.4f} {r.estimate_bits:8.4f} "
+                     f"{100 * (r.coded_bits / r.estimate_bits - 1):8.2f}% {r.bound:6.3f} {r.coded_bits - r.bound:+6.3f} "
+                     f"{r.mse:7.4f} {r.encode_vps:10,.0f} {r.decode_vps:10,.0f} {100 * r.entropy_share:6.1f}%")
+    return "\n".join(lines)
