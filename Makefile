@@ -3,7 +3,7 @@
 
 demo:
 	bash scripts/setup.sh
-	.venv/bin/ltc lattices --quick
+	bash examples/demo.sh
 
 test:
 	bash scripts/setup.sh
@@ -14,6 +14,7 @@ test:
 bench:
 	bash scripts/setup.sh
 	.venv/bin/ltc lattices
+	.venv/bin/ltc bench codec
 
 lint:
 	bash scripts/setup.sh dev

@@ -4,12 +4,12 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ltc=.venv/bin/ltc
-model=${MODEL:-gaussian8-e8-sd-l2}
+model=${MODEL:-gaussian8-e8-l2}  # a family: each randomness uses the member trained for it
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 echo "== models"
-$ltc models | grep -E "^gaussian8-e8" || true
+$ltc models | grep -E "^gaussian8-e8-[a-z0-9]+-l2 " || true
 for randomness in sd 4bits 1bits pd none; do
     $ltc encode examples/gaussian8.npy -o "$work/x.$randomness.ltc" --model "$model" --randomness "$randomness" 2>/dev/null
     $ltc decode "$work/x.$randomness.ltc" -o "$work/y.$randomness.npy" 2>/dev/null
@@ -23,16 +23,19 @@ from pathlib import Path
 
 import numpy as np
 
-from ltccodec import theory
+from ltccodec import codec, theory
 
 work = Path(sys.argv[1])
 x = np.load("examples/gaussian8.npy").astype(np.float64)
-print(f"{'randomness':>10} {'bytes':>7} {'bits/value':>10} {'MSE':>7} {'output var':>10} {'R(D,0)':>7} {'R(D/2,inf)':>10}")
+print(f"{'randomness':>10} {'model used':>24} {'bytes':>6} {'bits/value':>10} {'MSE':>7} {'output var':>10} "
+      f"{'R(D,0)':>7} {'R(D/2,inf)':>10}")
 for r in ("sd", "4bits", "1bits", "pd", "none"):
     size = (work / f"x.{r}.ltc").stat().st_size
+    with open(work / f"x.{r}.ltc", "rb") as handle:
+        used = codec.read_info(handle).model_name
     y = np.load(work / f"y.{r}.npy").astype(np.float64)
     mse = float(((x - y) ** 2).mean())
-    print(f"{r:>10} {size:7d} {8 * size / x.size:10.4f} {mse:7.4f} {y.var():10.4f} "
+    print(f"{r:>10} {used:>24} {size:6d} {8 * size / x.size:10.4f} {mse:7.4f} {y.var():10.4f} "
           f"{theory.rdp_zero_perception(mse):7.4f} {theory.rate_no_common_randomness(mse):10.4f}")
 print("output var near 1.0 = realism (the decoded data has the source's spread); lower is blurrier")
 PY
