@@ -146,7 +146,8 @@ def train(config_file: str | None, name: str, out_dir: str, run_dir: str | None,
     import sys
     from pathlib import Path
 
-    from ltccodec.train import TrainConfig, train as run_training
+    from ltccodec.train import TrainConfig
+    from ltccodec.train import train as run_training
 
     config = TrainConfig.from_json(Path(config_file).read_text()) if config_file else TrainConfig()
     given = {_TRAIN_FLAGS[k]: v for k, v in flags.items() if v is not None}

@@ -22,7 +22,7 @@ import torch
 from ltccodec import container, entropy, keyed, modelfile
 from ltccodec.container import Header, Kind, ModeCode
 from ltccodec.errors import LtcError, UsageError
-from ltccodec.lattice import coset_coords, uniform_dither
+from ltccodec.lattice import coset_coords
 from ltccodec.ltc import LTCModel, Mode, Randomness
 
 SD_GRID = 1 << 16  # shared dither of SD is drawn on Λ / 2^16: a fixed-point grid both sides reproduce
@@ -67,7 +67,10 @@ def load_model(name_or_path: str | Path, sha256: bytes | None = None,
                dirs: Sequence[Path] | None = None) -> LoadedModel:
     """A model by file path or by name (searched in ``dirs``); with ``sha256``, only that exact model."""
     path = Path(name_or_path)
-    candidates = [path] if modelfile.files_of(path)[0].exists() else [d / str(name_or_path) for d in dirs or model_dirs()]
+    if modelfile.files_of(path)[0].exists():
+        candidates = [path]
+    else:
+        candidates = [d / str(name_or_path) for d in dirs or model_dirs()]
     for candidate in candidates:
         if not modelfile.files_of(candidate)[0].exists():
             continue
@@ -184,7 +187,7 @@ def decode_from(stream: BinaryIO, key: keyed.Key | None = None, seed: int | None
     out = np.empty((header.vectors, header.source_dim), dtype=header.dtype)
     start = 0
     for index, (payload, count, frame) in enumerate(zip(container.read_frames(stream, header), header.frame_sizes(),
-                                                        header.frames)):
+                                                        header.frames, strict=True)):
         dither_coords, u = _shared(loaded, rand, key, header.nonce, index, count)
         words = np.frombuffer(payload, dtype="<u4")
         try:

@@ -107,7 +107,8 @@ def plot_rows(rows: Sequence[Row], out: Path, gaussian: bool, title: str = "") -
         left.plot([r.metrics.mse for r in members], [r.metrics.rate for r in members], style, ms=4, label=label)
         right.plot([r.metrics.sw2 for r in members], [r.metrics.rate for r in members], style, ms=4, label=label)
     if gaussian and rows:
-        d = np.linspace(max(1e-3, min(r.metrics.mse for r in rows) * 0.8), min(1.0, max(r.metrics.mse for r in rows) * 1.2), 200)
+        lowest, highest = min(r.metrics.mse for r in rows), max(r.metrics.mse for r in rows)
+        d = np.linspace(max(1e-3, lowest * 0.8), min(1.99, highest * 1.2), 200)
         left.plot(d, theory.rdp_zero_perception(d), "k-", lw=2, label="R(D,0)")
         left.plot(d, theory.rate_no_common_randomness(d), "k:", lw=2, label="R(D/2,∞)")
         left.plot(d, theory.rate_distortion(d), "k--", lw=1, label="R(D,∞)")
@@ -127,20 +128,27 @@ def plot_rows(rows: Sequence[Row], out: Path, gaussian: bool, title: str = "") -
 
 
 def gap_table(rows: Sequence[Row]) -> str:
-    """Markdown table: mean gap (coded-point rate − bound) per randomness × lattice; SD/QSD/none against
-    R(D,0) when perception is near zero, PD against R(D/2,∞)."""
-    cells: dict[tuple[str, str], list[float]] = {}
+    """Markdown table of gaps (rate of the coded points − bound, bits/dim) per randomness × lattice, one
+    column per λ1; each cell also gives the rate and MSE. SD, QSD and none are measured against R(D,0),
+    PD against R(D/2,∞)."""
+    lambdas = sorted({r.lambda_mse for r in rows})
+    cells: dict[tuple[str, str], dict[float, Row]] = {}
     for r in rows:
-        bounds = gaussian_bounds(r.metrics.mse)
-        key = "R(D/2,inf)" if r.metrics.randomness == "pd" else "R(D,0)"
-        cells.setdefault((r.metrics.randomness, r.lattice), []).append(r.metrics.rate - bounds[key])
-    lattices = sorted({k[1] for k in cells})
-    modes = sorted({k[0] for k in cells}, key=_mode_order)
-    lines = ["| randomness | bound | " + " | ".join(lattices) + " |", "|---|---|" + "---|" * len(lattices)]
-    for mode in modes:
+        cells.setdefault((r.metrics.randomness, r.lattice), {})[r.lambda_mse] = r
+    head = "| randomness | lattice | bound | " + " | ".join(f"λ1 = {lam:g}" for lam in lambdas) + " |"
+    lines = [head, "|---|---|---|" + "---|" * len(lambdas)]
+    for mode, lattice in sorted(cells, key=lambda k: (_mode_order(k[0]), k[1])):
         bound = "R(D/2,∞)" if mode == "pd" else "R(D,0)"
-        vals = [cells.get((mode, lat)) for lat in lattices]
-        lines.append(f"| {mode} | {bound} | " + " | ".join("-" if not v else f"{np.mean(v):+.3f}" for v in vals) + " |")
+        key = "R(D/2,inf)" if mode == "pd" else "R(D,0)"
+        out = []
+        for lam in lambdas:
+            r = cells[(mode, lattice)].get(lam)
+            if r is None:
+                out.append("-")
+                continue
+            gap = r.metrics.rate - gaussian_bounds(r.metrics.mse)[key]
+            out.append(f"{gap:+.3f} ({r.metrics.rate:.2f} b, D {r.metrics.mse:.3f})")
+        lines.append(f"| {mode} | {lattice} | {bound} | " + " | ".join(out) + " |")
     return "\n".join(lines)
 
 

@@ -15,10 +15,10 @@ import torch
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
+from ltccodec import tables as tables_format
 from ltccodec.errors import LtcError
 from ltccodec.ltc import LTCModel, ModelConfig
 from ltccodec.prior import freeze_tables
-from ltccodec import tables as tables_format
 from ltccodec.transforms import TransformConfig, TransformKind
 
 FORMAT = "ltc-model/1"

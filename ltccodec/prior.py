@@ -55,7 +55,7 @@ class Prior(nn.Module):
         log_p = torch.stack([self.log_density(centers + u[k]) for k in range(samples)])  # [K, N, C]
         total = torch.zeros(len(centers), dtype=centers.dtype)
         lo = 0
-        for block, scale in zip(lattice.blocks, lattice.scales):
+        for block, scale in zip(lattice.blocks, lattice.scales, strict=True):
             hi = lo + block.dim
             cell_volume = block.native_volume / scale**block.dim
             log_mass = torch.logsumexp(log_p[..., lo:hi].sum(-1), dim=0) - math.log(samples) + math.log(cell_volume)
@@ -91,7 +91,7 @@ class FactorizedPrior(Prior):
         shape = y.shape
         x = y.reshape(-1, self.channels).T.unsqueeze(1)  # [C, 1, N]
         slope = torch.ones_like(x)
-        for k, (matrix, bias) in enumerate(zip(self.matrices, self.biases)):
+        for k, (matrix, bias) in enumerate(zip(self.matrices, self.biases, strict=True)):
             weight = F.softplus(matrix).to(x.dtype)  # evaluate in the input's precision
             x = weight @ x + bias.to(x.dtype)
             slope = weight @ slope

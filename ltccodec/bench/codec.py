@@ -88,7 +88,8 @@ def format_table(rows: list[CodecFigures]) -> str:
             f"{'bound':>6} {'gap':>6} {'mse':>7} {'enc vec/s':>10} {'dec vec/s':>10} {'coder %':>7}")
     lines = [head, "(bits per source value; gap = coded − bound; bound R(D,0), or R(D/2,∞) for pd)"]
     for r in rows:
+        over = 100 * (r.coded_bits / r.estimate_bits - 1)
         lines.append(f"{r.model:<30} {r.randomness:>10} {r.coded_bits:7.4f} {r.table_bits:7.4f} {r.estimate_bits:8.4f} "
-                     f"{100 * (r.coded_bits / r.estimate_bits - 1):8.2f}% {r.bound:6.3f} {r.coded_bits - r.bound:+6.3f} "
+                     f"{over:8.2f}% {r.bound:6.3f} {r.coded_bits - r.bound:+6.3f} "
                      f"{r.mse:7.4f} {r.encode_vps:10,.0f} {r.decode_vps:10,.0f} {100 * r.entropy_share:6.1f}%")
     return "\n".join(lines)

@@ -66,7 +66,7 @@ def lower_hnf(vectors: np.ndarray) -> np.ndarray:
             nxt = [pivot]
             for r in live[1:]:
                 q = r[j] // pivot[j]
-                r = [a - q * b for a, b in zip(r, pivot)]
+                r = [a - q * b for a, b in zip(r, pivot, strict=True)]
                 (nxt if r[j] != 0 else rest).append(r)
             live = nxt
         if not live:
@@ -78,5 +78,5 @@ def lower_hnf(vectors: np.ndarray) -> np.ndarray:
         for j in range(i - 1, -1, -1):
             q = (2 * basis[i][j] + basis[j][j]) // (2 * basis[j][j])
             if q:
-                basis[i] = [a - q * b for a, b in zip(basis[i], basis[j])]
+                basis[i] = [a - q * b for a, b in zip(basis[i], basis[j], strict=True)]
     return np.array(basis, dtype=np.int64)

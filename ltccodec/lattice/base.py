@@ -88,13 +88,13 @@ class Lattice:
 
     @property
     def volume(self) -> float:
-        return float(np.prod([b.native_volume / s ** b.dim for b, s in zip(self.blocks, self.scales)]))
+        return float(np.prod([b.native_volume / s ** b.dim for b, s in zip(self.blocks, self.scales, strict=True)]))
 
     @property
     def generator(self) -> np.ndarray:
         """Float64 ``[m, m]``, rows are basis vectors (block diagonal over the product)."""
         g = np.zeros((self.dim, self.dim))
-        for (lo, hi), b, s in zip(self._spans(), self.blocks, self.scales):
+        for (lo, hi), b, s in zip(self._spans(), self.blocks, self.scales, strict=True):
             g[lo:hi, lo:hi] = b.native_generator() / s
         return g
 
@@ -112,7 +112,7 @@ class Lattice:
     def second_moment(self) -> float | None:
         """Known second moment per dimension, from the known NSMs of the blocks (None if one is unknown)."""
         total = 0.0
-        for b, s in zip(self.blocks, self.scales):
+        for b, s in zip(self.blocks, self.scales, strict=True):
             if b.known_nsm is None:
                 return None
             total += b.dim * b.known_nsm * (b.native_volume / s ** b.dim) ** (2.0 / b.dim)
@@ -165,7 +165,7 @@ class Lattice:
     def native_from_coords(self, coords: np.ndarray) -> list[np.ndarray]:
         """Per block, exact native points (int64 ``[..., N_i]``) of integer coordinates."""
         k = np.asarray(coords, dtype=np.int64)
-        return [k[..., lo:hi] @ b.basis for (lo, hi), b in zip(self._spans(), self.blocks)]
+        return [k[..., lo:hi] @ b.basis for (lo, hi), b in zip(self._spans(), self.blocks, strict=True)]
 
     # ----- internals -----
     def _spans(self) -> list[tuple[int, int]]:

@@ -20,7 +20,8 @@ def checkerboard(n: int) -> Block:
     """D_n, n >= 2: NSM 2^(-2/n) (1/12 + 1/(2n(n+1))) (Conway & Sloane, SPLAG ch. 21)."""
     if n < 2:
         raise ValueError("D_n needs n >= 2")
-    gens = np.vstack([2 * np.eye(n, dtype=np.int64)[:1], np.eye(n, dtype=np.int64)[1:] + np.eye(n, k=-1, dtype=np.int64)[1:]])
+    eye = np.eye(n, dtype=np.int64)
+    gens = np.vstack([2 * eye[:1], eye[1:] + np.eye(n, k=-1, dtype=np.int64)[1:]])  # 2e_1, e_i + e_(i-1)
     nsm = 2.0 ** (-2.0 / n) * (1.0 / 12.0 + 1.0 / (2.0 * n * (n + 1)))
     return Block(f"D{n}", lower_hnf(gens), lambda z: round_with_parity(z, 0), known_nsm=nsm,
                  bytes_per_vector=48 * n)

@@ -35,7 +35,7 @@ def coset_coords(lattice: Lattice, digits: np.ndarray, nesting: int) -> np.ndarr
     flat = d.reshape(-1, lattice.dim).astype(np.int64)
     out = np.empty_like(flat)
     lo = 0
-    for i, (block, native) in enumerate(zip(lattice.blocks, lattice.native_from_coords(flat))):
+    for i, (block, native) in enumerate(zip(lattice.blocks, lattice.native_from_coords(flat), strict=True)):
         hi = lo + block.dim
         reduced = native - nesting * block.nearest_native(native / nesting).astype(np.int64)
         out[:, lo:hi] = lattice._coords_block(i, reduced.astype(np.float64))

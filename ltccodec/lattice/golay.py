@@ -60,7 +60,7 @@ def golay_code() -> np.ndarray:
             for tops in itertools.product((0, 1), repeat=6):
                 if sum(tops) % 2 != parity:
                     continue
-                cols = [pats[table[s, parity, t]] for s, t in zip(h, tops)]
+                cols = [pats[table[s, parity, t]] for s, t in zip(h, tops, strict=True)]
                 words.append(np.concatenate(cols))
     return np.array(words, dtype=np.uint8)
 
