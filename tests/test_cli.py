@@ -64,3 +64,32 @@ def test_report_errors_gives_one_line_and_an_exit_code(
     captured = capsys.readouterr()
     assert captured.err == line + "\n"
     assert captured.out == ""
+
+
+def test_lattices_benchmark_prints_figures() -> None:
+    import json
+
+    result = subprocess.run([str(LTC), "lattices", "E8", "Leech", "--vectors", "2000", "--nsm-samples", "2000",
+                             "--naive-vectors", "32", "--json"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    rows = {r["name"]: r for r in json.loads(result.stdout)}
+    assert abs(rows["E8"]["nsm_measured"] / 0.071682 - 1) < 0.05
+    assert rows["Leech"]["naive"]["vectors_per_second"] > 0 and rows["E8"]["naive"] is None
+
+
+def test_train_then_eval_from_the_command_line(tmp_path: Path) -> None:
+    train = subprocess.run(
+        [str(LTC), "train", "--source", "gaussian:4", "--lattice", "D4", "--randomness", "2bits", "--epochs", "1",
+         "--steps-per-epoch", "20", "--batch-size", "128", "--name", "tiny", "--out-dir", str(tmp_path / "m"),
+         "--run-dir", str(tmp_path / "run"), "--quiet"], capture_output=True, text=True, timeout=300)
+    assert train.returncode == 0, train.stderr
+    assert "2bits, rate" in train.stdout
+    again = subprocess.run([str(LTC), "train", "--name", "tiny", "--out-dir", str(tmp_path / "m")],
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 2 and "--force" in again.stderr
+    evaluate = subprocess.run([str(LTC), "eval", str(tmp_path / "m" / "tiny.json"), "-r", "2bits", "-r", "sd",
+                               "--count", "500", "--out", str(tmp_path / "e")], capture_output=True, text=True,
+                              timeout=300)
+    assert evaluate.returncode == 0, evaluate.stderr
+    assert "| 2bits | D4 |" in evaluate.stdout
+    assert (tmp_path / "e.png").stat().st_size > 10_000 and (tmp_path / "e.csv").read_text().count("\n") == 3

@@ -192,3 +192,13 @@ def test_corrupt_model_file_is_refused(tmp_path):
     (tmp_path / "m.safetensors").write_bytes(bytes(data))
     with pytest.raises(Exception, match="SHA-256"):
         modelfile.load(tmp_path / "m")
+
+
+@pytest.mark.parametrize("kind, n, latent", [(TransformKind.MLP, 16, 8), (TransformKind.CONV28, 784, 8)])
+def test_other_transforms_have_the_right_shapes(kind, n, latent):
+    from ltccodec.transforms import build
+
+    analysis, synthesis = build(TransformConfig(kind, n, latent))
+    x = torch.randn(5, n)
+    y = analysis(x)
+    assert y.shape == (5, latent) and synthesis(y).shape == (5, n)
