@@ -276,9 +276,9 @@ def _read_input(path: str) -> bytes:
 
 def _write_output(path: str, data: bytes, force: bool) -> None:
     """stdout for '-', else an atomic write (temp file + rename) that refuses to overwrite without --force."""
-    import os
-    import tempfile
     from pathlib import Path
+
+    from ltccodec.atomic import write_atomic
 
     if path == "-":
         sys.stdout.buffer.write(data)
@@ -289,16 +289,7 @@ def _write_output(path: str, data: bytes, force: bool) -> None:
         raise UsageError(f"{path} exists; use --force to overwrite")
     if not target.parent.is_dir():
         raise UsageError(f"no such directory: {target.parent}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(target, data)
 
 
 def _key(key_file: str | None) -> object:

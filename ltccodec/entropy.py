@@ -73,17 +73,24 @@ def _shift_and_bucket(basis: np.ndarray, local: int, later: np.ndarray, dither: 
     return shift + wrap, np.where(wrap, 0, bucket)
 
 
-def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_coords: np.ndarray | None,
-           nesting: int) -> np.ndarray:
-    """Compress integer coordinates (int64 ``[N, L]``) to uint32 words."""
+def _conditions(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_coords: np.ndarray | None,
+                nesting: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """In coding order, ``(j, shift, bucket)`` for every coordinate. Lazy: each step reads ``coords`` as it is
+    then, so a decoder can fill in coordinate ``j`` before the generator moves on to the next one."""
     _check_codable(lattice, tables)
-    count = len(coords)
-    dither = _native_dither(lattice, dither_coords, count)
-    encoder = constriction.stream.queue.RangeEncoder()
+    dither = _native_dither(lattice, dither_coords, len(coords))
     for b, lo, local, j in _order(lattice):
         block = lattice.blocks[b]
         shift, bucket = _shift_and_bucket(block.basis, local, coords[:, lo + local + 1: lo + block.dim],
                                           dither[b][:, local], nesting, tables.buckets)
+        yield j, shift, bucket
+
+
+def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_coords: np.ndarray | None,
+           nesting: int) -> np.ndarray:
+    """Compress integer coordinates (int64 ``[N, L]``) to uint32 words."""
+    encoder = constriction.stream.queue.RangeEncoder()
+    for j, shift, bucket in _conditions(tables, lattice, coords, dither_coords, nesting):
         symbols = coords[:, j] + shift - tables.low[j]
         escape = (symbols < 0) | (symbols >= tables.size[j] - 1)
         coded = np.where(escape, tables.size[j] - 1, symbols).astype(np.int32)
@@ -101,14 +108,9 @@ def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_co
 def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int,
            dither_coords: np.ndarray | None, nesting: int) -> np.ndarray:
     """Inverse of `encode`: int64 ``[count, L]`` coordinates."""
-    _check_codable(lattice, tables)
-    dither = _native_dither(lattice, dither_coords, count)
     decoder = constriction.stream.queue.RangeDecoder(np.ascontiguousarray(words, dtype=np.uint32))
     coords = np.zeros((count, lattice.dim), dtype=np.int64)
-    for b, lo, local, j in _order(lattice):
-        block = lattice.blocks[b]
-        shift, bucket = _shift_and_bucket(block.basis, local, coords[:, lo + local + 1: lo + block.dim],
-                                          dither[b][:, local], nesting, tables.buckets)
+    for j, shift, bucket in _conditions(tables, lattice, coords, dither_coords, nesting):
         symbols = decoder.decode(_categorical(), tables.probabilities(j, bucket)).astype(np.int64)
         values = symbols + tables.low[j]
         escape = symbols == tables.size[j] - 1
@@ -123,12 +125,8 @@ def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int
 def table_bits(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_coords: np.ndarray | None,
                nesting: int) -> float:
     """The ideal code length (bits) of ``coords`` under the integer tables, escapes at 32 extra bits."""
-    dither = _native_dither(lattice, dither_coords, len(coords))
     total = 0.0
-    for b, lo, local, j in _order(lattice):
-        block = lattice.blocks[b]
-        shift, bucket = _shift_and_bucket(block.basis, local, coords[:, lo + local + 1: lo + block.dim],
-                                          dither[b][:, local], nesting, tables.buckets)
+    for j, shift, bucket in _conditions(tables, lattice, coords, dither_coords, nesting):
         symbols = coords[:, j] + shift - tables.low[j]
         escape = (symbols < 0) | (symbols >= tables.size[j] - 1)
         index = np.where(escape, tables.size[j] - 1, symbols)
