@@ -262,6 +262,25 @@ def bench_codec_command(names: tuple[str, ...], vectors: int, as_json: bool) -> 
     click.echo(json.dumps([dataclasses.asdict(r) for r in rows], indent=2) if as_json else format_table(rows))
 
 
+class _FrameProgress:
+    """A progress bar over vectors on stderr, shown only for inputs of several frames on a terminal."""
+
+    def __init__(self, what: str):
+        self._what, self._bar = what, None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, unit="vec", desc=self._what, file=sys.stderr, leave=False,
+                             disable=not sys.stderr.isatty() or total <= 4096)
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
 def _read_input(path: str) -> bytes:
     if path == "-":
         if sys.stdin.isatty():
@@ -359,7 +378,10 @@ def encode(input_path: str, output: str, model: str | None, randomness: str | No
         loaded = codec.load_model(codec.choose_member(model, Randomness.parse(wanted)))
     rand = Randomness.parse(wanted or loaded.card.training.randomness)
     out = io.BytesIO()
-    header = codec.encode_to(array, out, loaded, rand, _key(key_file), parse_nonce(nonce) if nonce else None)
+    bar = _FrameProgress("encode")
+    header = codec.encode_to(array, out, loaded, rand, _key(key_file), parse_nonce(nonce) if nonce else None,
+                             progress=bar)
+    bar.close()
     _write_output(output, out.getvalue(), force)
     bits = 8 * len(out.getvalue())
     _progress(f"{header.vectors} vectors -> {len(out.getvalue())} bytes ({bits / array.size:.4f} bits/value), "
@@ -389,7 +411,9 @@ def decode(input_path: str, output: str, key_file: str | None, seed: int | None,
 
     from ltccodec import codec
 
-    array = codec.decode_from(io.BytesIO(_read_input(input_path)), _key(key_file), seed)
+    bar = _FrameProgress("decode")
+    array = codec.decode_from(io.BytesIO(_read_input(input_path)), _key(key_file), seed, progress=bar)
+    bar.close()
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=False)
     _write_output(output, buffer.getvalue(), force)

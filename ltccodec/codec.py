@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import os
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -28,6 +28,7 @@ from ltccodec.ltc import LTCModel, Mode, Randomness
 SD_GRID = 1 << 16  # shared dither of SD is drawn on Λ / 2^16: a fixed-point grid both sides reproduce
 FRAME_VECTORS = 4096
 MODELS_ENV = "LTC_MODELS"
+Progress = Callable[[int, int], None]
 _MODE_CODES = {Mode.DETERMINISTIC: ModeCode.NONE, Mode.PRIVATE: ModeCode.PRIVATE, Mode.QUANTIZED: ModeCode.QUANTIZED,
                Mode.SHARED: ModeCode.SHARED}
 
@@ -133,8 +134,9 @@ def encode(array: np.ndarray, model: str | Path | LoadedModel, randomness: str |
 
 def encode_to(array: np.ndarray, out: BinaryIO, model: str | Path | LoadedModel,
               randomness: str | Randomness = "sd", key: keyed.Key | None = None, nonce: bytes | None = None,
-              frame_vectors: int = FRAME_VECTORS) -> Header:
-    """As `encode`, writing to a binary file object; returns the header written."""
+              frame_vectors: int = FRAME_VECTORS, progress: Progress | None = None) -> Header:
+    """As `encode`, writing to a binary file object; returns the header written. ``progress(done, total)``
+    is called after each frame."""
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     rand = randomness if isinstance(randomness, Randomness) else Randomness.parse(randomness)
     key = key or keyed.DEFAULT_KEY
@@ -152,6 +154,8 @@ def encode_to(array: np.ndarray, out: BinaryIO, model: str | Path | LoadedModel,
         payload = words.astype("<u4").tobytes()
         frames.append(container.Frame(len(payload), zlib.crc32(payload), _symbol_check(coords)))
         payloads.append(payload)
+        if progress is not None:
+            progress(min(start + frame_vectors, len(flat)), len(flat))
     header = Header(loaded.name, bytes.fromhex(loaded.card.sha256), _MODE_CODES[rand.mode], _nesting(rand), nonce,
                     keyed.key_check(key, nonce), entropy.CODER_ID, entropy.CODER_VERSION, Kind.ARRAY,
                     data.dtype.name, tuple(int(s) for s in data.shape), loaded.card.source_dim,
@@ -167,8 +171,9 @@ def decode(data: bytes, key: keyed.Key | None = None, seed: int | None = None,
 
 
 def decode_from(stream: BinaryIO, key: keyed.Key | None = None, seed: int | None = None,
-                dirs: Sequence[Path] | None = None) -> np.ndarray:
-    """As `decode`, reading a binary file object. ``seed`` makes the private dither reproducible."""
+                dirs: Sequence[Path] | None = None, progress: Progress | None = None) -> np.ndarray:
+    """As `decode`, reading a binary file object. ``seed`` makes the private dither reproducible;
+    ``progress(done, total)`` is called after each frame."""
     header = container.read_header(stream)
     if header.kind is not Kind.ARRAY:
         raise LtcError("this stream holds audio or an image; this ltc decodes arrays only")
@@ -201,6 +206,8 @@ def decode_from(stream: BinaryIO, key: keyed.Key | None = None, seed: int | None
         x_hat = loaded.model.from_symbols(coords, u, private)
         out[start:start + count] = x_hat.numpy().astype(header.dtype)
         start += count
+        if progress is not None:
+            progress(start, header.vectors)
     return out.reshape(header.shape)
 
 
