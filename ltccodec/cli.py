@@ -197,8 +197,10 @@ def _progress_bar(total: int, quiet: bool) -> _Bar:
 @click.option("--count", type=click.IntRange(100), default=20_000, show_default=True, help="Test vectors.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write OUT.csv, OUT.json and OUT.png.")
 @click.option("--title", default="", help="Plot title.")
+@click.option("--update-cards", is_flag=True,
+              help="Write the figures measured for each model's own randomness into its card.")
 def eval_command(models: tuple[str, ...], randomness: tuple[str, ...], count: int, out: str | None,
-                 title: str) -> None:
+                 title: str, update_cards: bool) -> None:
     """Measure models on their source's test set: rate, MSE, perception; plot against theory.
 
     \b
@@ -225,6 +227,10 @@ def eval_command(models: tuple[str, ...], randomness: tuple[str, ...], count: in
         for text in randomness or (card.training.randomness,):
             metrics = evaluate(model, source, Randomness.parse(text), count)
             rows.append(row_for(card, metrics))
+            if update_cards and metrics.randomness == card.training.randomness:
+                import dataclasses
+
+                modelfile.update_card(Path(path), dataclasses.replace(card, metrics=(metrics,)))
             click.echo(f"{card.name:<34} {metrics.randomness:>8}  rate {metrics.rate:.4f}  "
                        f"voronoi {metrics.rate_voronoi:.4f}  mse {metrics.mse:.4f}  sw2 {metrics.sw2:.5f}")
     if gaussian:

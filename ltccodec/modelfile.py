@@ -130,6 +130,11 @@ def save(model: LTCModel, card: ModelCard, path: Path) -> ModelCard:
     return card
 
 
+def update_card(path: Path, card: ModelCard) -> None:
+    """Rewrite a model's card (new figures); its weights and so its SHA-256 stay as they are."""
+    _atomic_write(files_of(path)[0], card.to_json().encode())
+
+
 def load(path: Path) -> tuple[LTCModel, ModelCard]:
     """Read a model file pair (``path`` may name either file or their common stem)."""
     stem = stem_of(path)

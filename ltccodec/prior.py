@@ -59,7 +59,8 @@ class Prior(nn.Module):
             hi = lo + block.dim
             cell_volume = block.native_volume / scale**block.dim
             log_mass = torch.logsumexp(log_p[..., lo:hi].sum(-1), dim=0) - math.log(samples) + math.log(cell_volume)
-            total = total - torch.clamp(log_mass, min=math.log(PROBABILITY_FLOOR), max=0.0) / math.log(2.0)
+            floor = block.dim * math.log(PROBABILITY_FLOOR)  # the box floor, per dimension
+            total = total - torch.clamp(log_mass, min=floor, max=0.0) / math.log(2.0)
             lo = hi
         return total
 
