@@ -108,14 +108,15 @@ def choose_member(family: str, randomness: Randomness, dirs: Sequence[Path] | No
     raise LtcError(f"family {family} has no model for randomness {randomness} (it has: {', '.join(sorted(members))})")
 
 
-def _nesting(randomness: Randomness) -> int:
+def nesting_of(randomness: Randomness) -> int:
+    """The nesting ratio the stream uses: QSD's a, the fixed-point grid for SD, 1 without shared dither."""
     return {Mode.SHARED: SD_GRID, Mode.QUANTIZED: randomness.nesting}.get(randomness.mode, 1)
 
 
-def _shared(loaded: LoadedModel, randomness: Randomness, key: keyed.Key, nonce: bytes, frame: int,
-            count: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+def frame_dither(loaded: LoadedModel, randomness: Randomness, key: keyed.Key, nonce: bytes, frame: int,
+                 count: int) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(integer dither coordinates of a·u, float dither u) of one frame, or (None, None)."""
-    a = _nesting(randomness)
+    a = nesting_of(randomness)
     if a == 1:
         return None, None
     lattice = loaded.model.lattice
@@ -148,15 +149,15 @@ def encode_to(array: np.ndarray, out: BinaryIO, model: str | Path | LoadedModel,
     frames, payloads = [], []
     for index, start in enumerate(range(0, len(flat), frame_vectors)):
         x = torch.from_numpy(np.ascontiguousarray(flat[start:start + frame_vectors], dtype=np.float32))
-        dither_coords, u = _shared(loaded, rand, key, nonce, index, len(x))
+        dither_coords, u = frame_dither(loaded, rand, key, nonce, index, len(x))
         coords = loaded.model.to_symbols(x, u)
-        words = entropy.encode(tables, lattice, coords, dither_coords, _nesting(rand))
+        words = entropy.encode(tables, lattice, coords, dither_coords, nesting_of(rand))
         payload = words.astype("<u4").tobytes()
         frames.append(container.Frame(len(payload), zlib.crc32(payload), _symbol_check(coords)))
         payloads.append(payload)
         if progress is not None:
             progress(min(start + frame_vectors, len(flat)), len(flat))
-    header = Header(loaded.name, bytes.fromhex(loaded.card.sha256), _MODE_CODES[rand.mode], _nesting(rand), nonce,
+    header = Header(loaded.name, bytes.fromhex(loaded.card.sha256), _MODE_CODES[rand.mode], nesting_of(rand), nonce,
                     keyed.key_check(key, nonce), entropy.CODER_ID, entropy.CODER_VERSION, Kind.ARRAY,
                     data.dtype.name, tuple(int(s) for s in data.shape), loaded.card.source_dim,
                     loaded.card.latent_dim, len(flat), frame_vectors, tuple(frames))
@@ -193,7 +194,7 @@ def decode_from(stream: BinaryIO, key: keyed.Key | None = None, seed: int | None
     start = 0
     for index, (payload, count, frame) in enumerate(zip(container.read_frames(stream, header), header.frame_sizes(),
                                                         header.frames, strict=True)):
-        dither_coords, u = _shared(loaded, rand, key, header.nonce, index, count)
+        dither_coords, u = frame_dither(loaded, rand, key, header.nonce, index, count)
         words = np.frombuffer(payload, dtype="<u4")
         try:
             coords = entropy.decode(tables, lattice, words, count, dither_coords, header.nesting)

@@ -74,10 +74,10 @@ def _frame_bits(loaded: codec.LoadedModel, rand: Randomness, x: np.ndarray, nonc
     model, tables = loaded.model, loaded.model.tables
     assert tables is not None
     table = estimate = seconds = 0.0
-    a = codec._nesting(rand)
+    a = codec.nesting_of(rand)
     for index, start in enumerate(range(0, len(x), codec.FRAME_VECTORS)):
         part = torch.from_numpy(x[start:start + codec.FRAME_VECTORS])
-        dither_coords, u = codec._shared(loaded, rand, DEFAULT_KEY, nonce, index, len(part))
+        dither_coords, u = codec.frame_dither(loaded, rand, DEFAULT_KEY, nonce, index, len(part))
         coords = model.to_symbols(part, u)
         began = time.perf_counter()
         entropy.encode(tables, model.lattice, coords, dither_coords, a)
