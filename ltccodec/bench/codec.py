@@ -95,7 +95,7 @@ def format_table(rows: list[CodecFigures]) -> str:
     lines = [head, "(bits per source value; coded = whole stream, payload = coder words, over est. = payload vs the "
                    "model's box estimate; gap = coded − bound, bound R(D,0), or R(D/2,∞) for pd)"]
     for r in rows:
-        over = 100 * (r.payload_bits / r.estimate_bits - 1)
+        over = 100 * (r.payload_bits / r.estimate_bits - 1) if r.estimate_bits > 0.01 else float("nan")
         lines.append(f"{r.model:<30} {r.randomness:>10} {r.coded_bits:7.4f} {r.payload_bits:7.4f} {r.table_bits:7.4f} "
                      f"{r.estimate_bits:8.4f} "
                      f"{over:8.2f}% {r.bound:6.3f} {r.coded_bits - r.bound:+6.3f} "
