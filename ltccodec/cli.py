@@ -155,7 +155,7 @@ def train(config_file: str | None, name: str, out_dir: str, run_dir: str | None,
     out = Path(out_dir) / name
     if Path(f"{out}.json").exists() and not force:
         raise UsageError(f"{out}.json exists; use --force to overwrite")
-    bar = _progress_bar(config.epochs * config.steps_per_epoch, quiet)
+    bar = _Bar(config.epochs * config.steps_per_epoch, quiet)
     card = run_training(config, Path(run_dir or Path("runs") / name), out, name,
                         command=" ".join(["ltc", *sys.argv[1:]]), report=bar)
     bar.close()
@@ -184,10 +184,6 @@ class _Bar:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
-
-
-def _progress_bar(total: int, quiet: bool) -> _Bar:
-    return _Bar(total, quiet)
 
 
 @main.command("eval")
