@@ -69,17 +69,27 @@ def nearest_leech(z: np.ndarray) -> np.ndarray:
     table = col_cost[:, :, :, _PATTERN_OF, :]  # [B, h, col, score, π, t, P]
 
     # Dynamic program over columns for every (half, hexacode word, parity π); state (T, R) = parities of
-    # the top row and of y so far.
-    state = table[:, :, 0][:, :, _HEXACODE[:, 0]]  # [B, h, word, π, t, P]
+    # the top row and of y so far, kept as four contiguous [B, h, word, π] arrays.
+    def column(k: int) -> np.ndarray:  # [t, P, B, h, word, π]
+        return np.ascontiguousarray(table[:, :, k][:, :, _HEXACODE[:, k]].transpose(4, 5, 0, 1, 2, 3))
+
+    first = column(0)
+    state = [[first[t, p] for p in range(2)] for t in range(2)]
     for k in range(1, 6):
-        step = table[:, :, k][:, :, _HEXACODE[:, k]]
-        state = np.minimum(
-            np.minimum(state + step[..., 0:1, 0:1], state[..., ::-1, :] + step[..., 1:2, 0:1]),
-            np.minimum(state[..., :, ::-1] + step[..., 0:1, 1:2], state[..., ::-1, ::-1] + step[..., 1:2, 1:2]),
-        )
-    half = np.arange(2)[:, None, None]
-    par = np.arange(2)[None, None, :]
-    total = state[:, half, np.arange(64)[None, :, None], par, par, half].reshape(batch, 256)  # T = π, R = h
+        step = column(k)
+        nxt = [[np.empty(0), np.empty(0)], [np.empty(0), np.empty(0)]]
+        for t in range(2):
+            for p in range(2):
+                best = state[t][p] + step[0, 0]
+                np.minimum(best, state[t ^ 1][p] + step[1, 0], out=best)
+                np.minimum(best, state[t][p ^ 1] + step[0, 1], out=best)
+                np.minimum(best, state[t ^ 1][p ^ 1] + step[1, 1], out=best)
+                nxt[t][p] = best
+        state = nxt
+    pis = np.arange(2)
+    # T = π, R = h: [B, h, word, π]
+    total = np.stack([np.stack([state[pi][h][:, h, :, pi] for pi in pis], axis=-1) for h in range(2)], axis=1)
+    total = total.reshape(batch, 256)
     best = np.argmin(total, axis=1)
     h, word, pi = best // 128, (best // 2) % 64, best % 2
 
