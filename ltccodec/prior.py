@@ -36,12 +36,12 @@ class Prior(nn.Module):
     def box_bits(self, centers: torch.Tensor, lattice: Lattice) -> torch.Tensor:
         """−log2 of the prior mass of the generator box around each center: bits per row of ``[N, C]``.
 
-        The boxes have sides ``|diag(lower_generator)|`` in the frame ``y @ rotation``; centered on lattice
-        points (optionally all shifted by a dither) they tile space, so these are an exact code length.
+        The boxes have sides ``|diag(lower_generator)|`` (the lattices' generators are lower triangular, so the
+        boxes are axis-aligned); centered on lattice points (optionally all shifted by a dither) they tile
+        space, so these are an exact code length.
         """
-        frame = _frame(centers, lattice)
         half = _box_sides(lattice, centers) / 2.0
-        p = self.interval_probability(frame - half, frame + half)
+        p = self.interval_probability(centers - half, centers + half)
         return -torch.log2(p.clamp_min(PROBABILITY_FLOOR)).sum(dim=-1)
 
     def voronoi_bits(self, centers: torch.Tensor, lattice: Lattice, samples: int,
@@ -137,13 +137,6 @@ class GaussianPrior(Prior):
     def log_density(self, y: torch.Tensor) -> torch.Tensor:
         scale = self.scale.to(y.dtype)
         return torch.distributions.Normal(torch.zeros_like(scale), scale).log_prob(y)
-
-
-def _frame(y: torch.Tensor, lattice: Lattice) -> torch.Tensor:
-    rotation = lattice.rotation
-    if np.array_equal(rotation, np.eye(lattice.dim)):
-        return y
-    return y @ torch.as_tensor(rotation, dtype=y.dtype)
 
 
 def _box_sides(lattice: Lattice, like: torch.Tensor) -> torch.Tensor:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TypeVar
 
 import numpy as np
@@ -90,20 +91,21 @@ class Lattice:
     def volume(self) -> float:
         return float(np.prod([b.native_volume / s ** b.dim for b, s in zip(self.blocks, self.scales, strict=True)]))
 
-    @property
+    @cached_property
     def generator(self) -> np.ndarray:
         """Float64 ``[m, m]``, rows are basis vectors (block diagonal over the product)."""
         g = np.zeros((self.dim, self.dim))
         for (lo, hi), b, s in zip(self._spans(), self.blocks, self.scales, strict=True):
             g[lo:hi, lo:hi] = b.native_generator() / s
+        g.setflags(write=False)  # cached: shared by every caller
         return g
 
-    @property
+    @cached_property
     def lower_generator(self) -> np.ndarray:
         """A lower-triangular generator ``L = generator_of_same_lattice @ rotation`` (see ``rotation``)."""
         return _lower_triangular(self.generator)[0]
 
-    @property
+    @cached_property
     def rotation(self) -> np.ndarray:
         """Orthogonal ``O`` with ``lower_generator == generator @ O`` (the identity for every built-in lattice)."""
         return _lower_triangular(self.generator)[1]
@@ -224,18 +226,16 @@ def unit_volume(name: str, block: Block) -> Lattice:
 
 
 def _lower_triangular(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """QR of ``g.T``: ``g = L @ O.T`` with L lower triangular (positive diagonal) and O orthogonal.
+    """``(L, O)`` with ``L = g @ O`` lower triangular with a positive diagonal and ``O`` orthogonal.
 
-    The built-in blocks already use lower-triangular bases (Hermite normal form, or Cholesky for A_n), so
-    for them ``O`` is the identity; the QR branch serves generators supplied from elsewhere.
-    """
-    if np.allclose(g, np.tril(g)) and np.all(np.diag(g) > 0):
-        return g.copy(), np.eye(len(g))
-    q, r = np.linalg.qr(g.T)
-    sign = np.sign(np.diag(r))
-    sign[sign == 0] = 1.0
-    q, r = q * sign, (r.T * sign).T
-    return r.T, q
+    Every block's basis is lower triangular already (Hermite normal form, or the Cholesky frame of A_n), and so
+    is a product of blocks, so ``O`` is the identity; the check keeps it that way."""
+    if not (np.array_equal(g, np.tril(g)) and np.all(np.diag(g) > 0)):
+        raise ValueError("lattice generator is not lower triangular with a positive diagonal")
+    low, rotation = g.copy(), np.eye(len(g))
+    low.setflags(write=False)  # cached on the lattice
+    rotation.setflags(write=False)
+    return low, rotation
 
 
 def _to_numpy(x: object) -> np.ndarray:
