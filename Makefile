@@ -1,9 +1,13 @@
 # Every target installs what it needs into .venv first (scripts/setup.sh; a no-op when up to date).
-.PHONY: demo test bench lint
+.PHONY: demo demo-gaussian test bench lint
 
 demo:
 	bash scripts/setup.sh
-	bash examples/demo.sh
+	bash examples/speech_demo.sh
+
+demo-gaussian:
+	bash scripts/setup.sh
+	bash examples/gaussian_demo.sh
 
 test:
 	bash scripts/setup.sh

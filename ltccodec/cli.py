@@ -210,9 +210,9 @@ def eval_command(models: tuple[str, ...], randomness: tuple[str, ...], count: in
     from pathlib import Path
 
     from ltccodec import modelfile
-    from ltccodec.data import source_by_name
     from ltccodec.evaluate import evaluate, gap_table, plot_rows, row_for, write_rows
-    from ltccodec.ltc import Randomness
+    from ltccodec.randomness import Randomness
+    from ltccodec.sources import source_by_name
 
     rows = []
     gaussian = True
@@ -238,6 +238,35 @@ def eval_command(models: tuple[str, ...], randomness: tuple[str, ...], count: in
 
 
 @main.group()
+def data() -> None:
+    """Prepare training and test data (cached; nothing is downloaded at run time)."""
+
+
+@data.command("speech")
+@click.option("--out", type=click.Path(file_okay=False), help="Cache folder [$LTC_DATA or ~/.cache/ltccodec].")
+@click.option("--from", "folder", type=click.Path(file_okay=False, exists=True),
+              help="Folder of the recordings [/usr/share/asterisk/sounds/en_US_f_Allison].")
+def data_speech(out: str | None, folder: str | None) -> None:
+    """Speech: the Asterisk prompts (one speaker, 8 kHz, CC-BY-SA-3.0), split by file.
+
+    \b
+    Install the recordings first with the system's package manager:
+      apt-get install asterisk-core-sounds-en-wav
+    Silence, beeps, tones and tt-monkeys are left out; 10 % of the files (seeded) are the test split.
+    """
+    import json
+    from pathlib import Path
+
+    from ltccodec.sources import speech
+
+    where = speech.prepare(Path(out) if out else None, Path(folder) if folder else None)
+    manifest = json.loads((where / "manifest.json").read_text())
+    for part in ("train", "test"):
+        _progress(f"{part}: {len(manifest[part]['files'])} files, {manifest[part]['seconds'] / 60:.1f} min")
+    click.echo(str(where))
+
+
+@main.group()
 def bench() -> None:
     """Benchmarks that print measured figures (speed, size, rate against theory)."""
 
@@ -254,14 +283,51 @@ def bench_codec_command(names: tuple[str, ...], vectors: int, as_json: bool) -> 
     import dataclasses
     import json
 
-    from ltccodec import codec
+    from ltccodec import registry
     from ltccodec.bench.codec import bench_codec, format_table
 
-    chosen = list(names) or [c.name for c in codec.list_models() if "gaussian" in c.name]
+    chosen = list(names) or [c.name for c in registry.list_models() if "gaussian" in c.name]
     if not chosen:
         raise UsageError("no models to benchmark (see `ltc models`)")
     rows = bench_codec(chosen, vectors, progress=_progress)
     click.echo(json.dumps([dataclasses.asdict(r) for r in rows], indent=2) if as_json else format_table(rows))
+
+
+@bench.command("speech")
+@click.option("--files", type=click.IntRange(1), help="Only the first N test recordings (quick runs).")
+@click.option("--model", "models", multiple=True, metavar="M",
+              help="Our model, family or ladder (repeatable; default: speech-bw16 at every rate point).")
+@click.option("--randomness", "-r", "randomness", multiple=True, metavar="R",
+              help="Randomness for our models (repeatable) [none, pd, 4bits].")
+@click.option("--peers/--no-peers", default=True, show_default=True, help="Run Opus, Codec2, GSM, ADPCM, G.721.")
+@click.option("--ours/--no-ours", default=True, show_default=True, help="Run our codec.")
+@click.option("--speed/--no-speed", default=True, show_default=True,
+              help="Whole-process encode/decode time of a 1-minute file, ltc and Opus.")
+def bench_speech_command(files: int | None, models: tuple[str, ...], randomness: tuple[str, ...], peers: bool,
+                         ours: bool, speed: bool) -> None:
+    """Speech, side by side with the codecs a user would otherwise pick, on the test recordings.
+
+    \b
+    Per setting: kbit/s from whole-file bytes and payload only, PESQ-NB, STOI, segmental SNR,
+    SNR after delay alignment. Peers run where installed (apt-get install opus-tools codec2;
+    GSM 6.10, IMA ADPCM and G.721 come with soundfile). Needs `ltc data speech` first.
+
+    \b
+    Example:
+      ltc bench speech --files 10 --no-speed
+    """
+    from ltccodec.bench import speech
+
+    chosen = [speech.Setting(m, r) for m in models for r in randomness or ("none",)] if models else \
+        [speech.Setting("speech-bw16", r, quality=q) for r in randomness or ("none", "pd", "4bits")
+         for q in range(1, 6)]
+    rows = speech.run(chosen if ours else (), None if peers else (), files, progress=_progress)
+    click.echo(speech.format_table(rows))
+    if speed:
+        pairs = ([speech.ltc_pair(chosen[min(2, len(chosen) - 1)])] if ours else []) + \
+            ([speech.opus_pair(8.0)] if peers else [])
+        click.echo()
+        click.echo(speech.format_speed(speech.run_speed(pairs, progress=_progress)))
 
 
 class _FrameProgress:
@@ -283,36 +349,6 @@ class _FrameProgress:
             self._bar.close()
 
 
-def _read_input(path: str) -> bytes:
-    if path == "-":
-        if sys.stdin.isatty():
-            raise UsageError("reading from stdin, which is a terminal: pipe data in or give a file")
-        return sys.stdin.buffer.read()
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError as error:
-        raise UsageError(f"cannot read {path}: {error.strerror}") from None
-
-
-def _write_output(path: str, data: bytes, force: bool) -> None:
-    """stdout for '-', else an atomic write (temp file + rename) that refuses to overwrite without --force."""
-    from pathlib import Path
-
-    from ltccodec.atomic import write_atomic
-
-    if path == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
-    target = Path(path)
-    if target.exists() and not force:
-        raise UsageError(f"{path} exists; use --force to overwrite")
-    if not target.parent.is_dir():
-        raise UsageError(f"no such directory: {target.parent}")
-    write_atomic(target, data)
-
-
 def _key(key_file: str | None) -> object:
     from pathlib import Path
 
@@ -327,120 +363,108 @@ _KEY_HELP = "Key for the shared dither: a file's bytes (else $LTC_KEY, else the 
 @main.command()
 @click.argument("input_path", metavar="IN")
 @click.option("-o", "--output", required=True, metavar="OUT", help="Output .ltc file, or - for stdout.")
-@click.option("-m", "--model", metavar="NAME|PATH", help="Model name (see `ltc models`) or model file.")
+@click.option("-m", "--model", metavar="NAME", help="Model, family or ladder name (see `ltc models`), or a model file.")
 @click.option("-r", "--randomness", metavar="R",
-              help="none | 0 (pd) | <N>bits (QSD, a = 2^N) | inf (sd). Default: what the model was trained for.")
+              help="none | 0 (pd) | <N>bits (QSD, a = 2^N) | inf (sd). Default: the model's own (speech: none).")
 @click.option("--nesting", type=click.IntRange(2, 65536), help="QSD with this integer nesting ratio a.")
+@click.option("-b", "--bitrate", type=click.FloatRange(0, min_open=True), metavar="KBPS",
+              help="Audio: the highest rate point at or below KBPS kbit/s [8].")
+@click.option("-q", "--quality", type=click.IntRange(1), metavar="Q", help="Rate point of the ladder, 1 = lowest.")
 @click.option("--key-file", type=click.Path(dir_okay=False), help=_KEY_HELP)
 @click.option("--nonce", metavar="HEX", help="32 hex digits (default: random from the OS); for reproducible output.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite OUT if it exists.")
 def encode(input_path: str, output: str, model: str | None, randomness: str | None, nesting: int | None,
-           key_file: str | None, nonce: str | None, force: bool) -> None:
-    """Compress IN (a .npy float array, or - for stdin) to an .ltc stream.
+           bitrate: float | None, quality: int | None, key_file: str | None, nonce: str | None, force: bool) -> None:
+    """Compress IN (audio: WAV, FLAC, OGG; or a .npy float array; - for stdin) to an .ltc stream.
 
     \b
-    The array's last axis must be the model's source dimension; any leading shape is kept.
-    Shared randomness (sd, QSD) is derived from the key and a nonce stored in the stream,
-    so the decoder needs the same key. Dither is not encryption.
+    Audio of any rate and channel count is resampled to the model's rate (8 kHz for the
+    speech models), coded channel by channel, and restored on decode: rate, channels,
+    length and sample format. A .npy array's last axis must be the model's source dimension.
 
     \b
-    --model takes a model name, a model file, or a family name (the name without its
-    randomness, e.g. gaussian8-e8-l2): then the member trained for --randomness is used.
+    Without --model, audio uses the speech-bw16 ladder; --bitrate / --quality pick its rate
+    point. A family name (a model name without its randomness, e.g. speech-bw16-q3 or
+    gaussian8-e8-l2) takes the member trained for --randomness.
+
+    \b
+    Shared randomness (sd, QSD) comes from the key and a nonce stored in the stream, so the
+    decoder needs the same key. Dither is not encryption.
 
     \b
     Examples:
-      ltc encode x.npy -o x.ltc --model gaussian8-e8-sd-l2
+      ltc encode speech.wav -o speech.ltc
+      ltc encode speech.wav -o speech.ltc --randomness 4bits --bitrate 13
       ltc encode x.npy -o x.ltc --model gaussian8-e8-l2 --randomness 1bits
-      cat x.npy | ltc encode - -o - --model gaussian8-e8-sd-l2 > x.ltc
+      cat speech.wav | ltc encode - -o - > speech.ltc
     """
-    import io
-
-    import numpy as np
-
-    from ltccodec import codec
+    from ltccodec import files
     from ltccodec.keyed import parse_nonce
-    from ltccodec.ltc import Randomness
+    from ltccodec.randomness import Randomness
+    from ltccodec.registry import Choice
 
-    if model is None:
-        raise UsageError("choose a model with --model (list them with `ltc models`)")
     if nesting is not None and randomness not in (None, "qsd"):
         raise UsageError("--nesting is QSD's ratio; leave out --randomness or use --randomness qsd")
-    raw = _read_input(input_path)
-    try:
-        array = np.load(io.BytesIO(raw), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as error:
-        raise UsageError(f"{input_path} is not a .npy array ({error})") from None
-    wanted = f"nesting{nesting}" if nesting else randomness
-    try:
-        loaded = codec.load_model(model)
-    except LtcError:
-        if wanted is None:
-            raise
-        # a family name (``gaussian8-e8-l2``): take the member that fits the randomness
-        loaded = codec.load_model(codec.choose_member(model, Randomness.parse(wanted)))
-    rand = Randomness.parse(wanted or loaded.card.training.randomness)
-    out = io.BytesIO()
+    if bitrate is not None and quality is not None:
+        raise UsageError("give --bitrate or --quality, not both")
+    wanted = Randomness.parse(f"nesting{nesting}") if nesting else Randomness.parse(randomness) if randomness \
+        else None
+    choice = Choice(model, wanted, bitrate, quality)
     bar = _FrameProgress("encode")
-    header = codec.encode_to(array, out, loaded, rand, _key(key_file), parse_nonce(nonce) if nonce else None,
-                             progress=bar)
+    stats = files.encode_file(input_path, output, choice, _key(key_file), parse_nonce(nonce) if nonce else None,
+                              force, progress=bar)
     bar.close()
-    _write_output(output, out.getvalue(), force)
-    bits = 8 * len(out.getvalue())
-    _progress(f"{header.vectors} vectors -> {len(out.getvalue())} bytes ({bits / array.size:.4f} bits/value), "
-              f"model {loaded.name}, randomness {rand}")
+    if stats.seconds is not None:
+        _progress(f"{stats.seconds:.2f} s of audio -> {stats.output_bytes} bytes ({stats.kbps:.2f} kbit/s, payload "
+                  f"{stats.payload_kbps:.2f}), model {stats.model}, randomness {stats.randomness}")
+    else:
+        _progress(f"{stats.values} values -> {stats.output_bytes} bytes ({stats.bits_per_value:.4f} bits/value), "
+                  f"model {stats.model}, randomness {stats.randomness}")
 
 
 @main.command()
 @click.argument("input_path", metavar="IN")
-@click.option("-o", "--output", required=True, metavar="OUT", help="Output .npy file, or - for stdout.")
+@click.option("-o", "--output", required=True, metavar="OUT",
+              help="Output file (.wav/.flac/.ogg or .npy for audio, .npy for arrays), or - for stdout.")
 @click.option("--key-file", type=click.Path(dir_okay=False), help=_KEY_HELP)
 @click.option("--seed", type=int, help="Seed the decoder's private dither (default: OS randomness).")
 @click.option("-f", "--force", is_flag=True, help="Overwrite OUT if it exists.")
 def decode(input_path: str, output: str, key_file: str | None, seed: int | None, force: bool) -> None:
-    """Decompress an .ltc stream (or - for stdin) to a .npy array.
+    """Decompress an .ltc stream (or - for stdin).
 
     \b
-    The model named in the stream must be installed (`ltc models`); the key must be the
-    encoder's (wrong key: a clear error, never garbage).
+    Audio comes back at its original rate, channel count and length, in the format OUT's
+    extension names (stdout or another extension: the input's own format), or as a .npy
+    array of samples [T, C]. The model named in the stream must be installed (`ltc models`);
+    the key must be the encoder's (wrong key: a clear error, never garbage).
 
     \b
-    Example:
+    Examples:
+      ltc decode speech.ltc -o speech.out.wav
       ltc decode x.ltc -o x.out.npy
     """
-    import io
-
-    import numpy as np
-
-    from ltccodec import codec
+    from ltccodec import files
 
     bar = _FrameProgress("decode")
-    array = codec.decode_from(io.BytesIO(_read_input(input_path)), _key(key_file), seed, progress=bar)
+    stats = files.decode_file(input_path, output, _key(key_file), seed, force, progress=bar)
     bar.close()
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    _write_output(output, buffer.getvalue(), force)
-    _progress(f"decoded {array.shape} {array.dtype}")
+    what = f"{stats.shape[0]} samples × {stats.shape[1]} channels at {stats.sample_rate} Hz" \
+        if stats.kind == "audio" else f"array {stats.shape}"
+    _progress(f"decoded {what} ({stats.output_bytes} bytes)")
 
 
 @main.command()
 @click.argument("input_path", metavar="FILE")
 @click.option("--json", "as_json", is_flag=True, help="All header fields as JSON.")
 def info(input_path: str, as_json: bool) -> None:
-    """Show an .ltc stream's header: model, randomness, shape, framing, sizes."""
-    import dataclasses
+    """Show an .ltc stream's header: model, randomness, signal, framing, sizes."""
     import io
     import json
 
-    from ltccodec import codec
+    from ltccodec import codec, files
 
-    raw = _read_input(input_path)
-    header = codec.read_info(io.BytesIO(raw))
-    fields = dataclasses.asdict(header)
-    fields.update(model_sha256=header.model_sha256.hex(), nonce=header.nonce.hex(), key_check=header.key_check.hex(),
-                  mode=header.mode.name.lower(), kind=header.kind.name.lower(), file_bytes=len(raw),
-                  payload_bytes=header.payload_bytes,
-                  bits_per_value=8 * len(raw) / (header.vectors * header.source_dim))
-    fields["frames"] = [dataclasses.asdict(f) for f in header.frames]
+    raw = files.read_input(input_path)
+    fields = files.describe(codec.read_info(io.BytesIO(raw)), len(raw))
     if as_json:
         click.echo(json.dumps(fields, indent=2))
         return
@@ -448,7 +472,12 @@ def info(input_path: str, as_json: bool) -> None:
                  "shape", "source_dim", "latent_dim", "vectors", "frame_vectors", "file_bytes", "payload_bytes",
                  "bits_per_value"):
         click.echo(f"{name:<15} {fields[name]}")
-    click.echo(f"{'frames':<15} {len(header.frames)}")
+    click.echo(f"{'frames':<15} {len(fields['frames'])}")
+    audio = fields.get("audio")
+    if isinstance(audio, dict):
+        click.echo(f"{'audio':<15} {audio['channels']} ch, {audio['sample_rate']} Hz, {audio['samples']} samples "
+                   f"({audio['seconds']:.3f} s), {audio['sample_format']} {audio['file_format']}; coded at "
+                   f"{audio['coded_rate']} Hz, {audio['kbps']:.2f} kbit/s")
 
 
 @main.command()
@@ -461,16 +490,18 @@ def models(as_json: bool) -> None:
     import dataclasses
     import json
 
-    from ltccodec import codec
+    from ltccodec import registry
 
-    cards = codec.list_models()
+    cards = registry.list_models()
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(c) for c in cards], indent=2))
         return
     for c in cards:
-        points = ", ".join(f"{m.randomness}: {m.rate:.3f} b/dim mse {m.mse:.4f}" for m in c.metrics)
+        points = ", ".join(f"{m.randomness}: {m.kbps:.2f} kbit/s PESQ {m.pesq or float('nan'):.2f} SNR {m.snr:.1f} dB"
+                           if m.kbps is not None else f"{m.randomness}: {m.rate:.3f} b/dim mse {m.mse:.4f}"
+                           for m in c.metrics)
         click.echo(f"{c.name}  source={c.source} lattice={c.lattice} n={c.source_dim} latent={c.latent_dim} "
-                   f"trained={c.training.randomness} family={codec.family_of(c)}  [{points}]")
+                   f"trained={c.training.randomness} family={registry.family_of(c)}  [{points}]")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ allocated from it; every error is a `FormatError` with one line for the user.
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from collections.abc import Iterator
@@ -17,16 +18,21 @@ from typing import BinaryIO
 from ltccodec.errors import LtcError
 
 MAGIC = b"LTC\x1a"
-VERSION = 1
+VERSION = 2  # what this ltc writes
+READABLE_VERSIONS = (1, 2)
 MAX_HEADER = 1 << 20
 MAX_NDIM = 8
 MAX_ELEMENTS = 1 << 36
 MAX_FRAME_BYTES = 1 << 28
 MAX_FRAME_VECTORS = 1 << 20
 MAX_DIM = 1 << 16
+MAX_RATE = 768_000
+MAX_CHANNELS = 64
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
 
 _PREFIX = struct.Struct("<4sHHI")  # magic, version, flags, header length
 _FRAME = struct.Struct("<III")  # payload bytes, payload CRC-32, symbol check
+_AUDIO = struct.Struct("<IHQBBIQ")  # rate, channels, samples, sample format, file format, coded rate, coded samples
 
 
 class FormatError(LtcError):
@@ -60,6 +66,23 @@ class Frame:
 
 
 @dataclass(frozen=True)
+class AudioInfo:
+    """What an audio stream restores on decode, and how it was coded (version 2, kind audio)."""
+
+    sample_rate: int  # of the input, restored on decode
+    channels: int
+    samples: int  # per channel, at the input's rate
+    sample_format: int  # media.SampleFormat code
+    file_format: int  # media.FileFormat code
+    coded_rate: int  # the model's rate, at which the signal was coded
+    coded_samples: int  # per channel, at the coded rate
+
+    def frames_per_channel(self, hop: int) -> int:
+        """MDCT frames of one channel (`framing.Framing.frames_for`)."""
+        return -(-self.coded_samples // hop) + 1
+
+
+@dataclass(frozen=True)
 class Header:
     model_name: str
     model_sha256: bytes
@@ -77,6 +100,7 @@ class Header:
     vectors: int
     frame_vectors: int
     frames: tuple[Frame, ...]
+    audio: AudioInfo | None = None  # kind audio only
     version: int = VERSION
 
     @property
@@ -97,12 +121,25 @@ def pack_header(h: Header) -> bytes:
         struct.pack("<B3B", h.coder_id, *h.coder_version),
         struct.pack("<BBB", int(h.kind), DTYPE_CODES[h.dtype], len(h.shape)),
         struct.pack(f"<{len(h.shape)}Q", *h.shape),
+        _pack_audio(h),
         struct.pack("<IIQII", h.source_dim, h.latent_dim, h.vectors, h.frame_vectors, len(h.frames)),
         b"".join(_FRAME.pack(f.size, f.crc, f.symbols) for f in h.frames),
     ])
     length = _PREFIX.size + len(body) + 4
     head = _PREFIX.pack(MAGIC, h.version, 0, length) + body
     return head + struct.pack("<I", zlib.crc32(head))
+
+
+def _pack_audio(h: Header) -> bytes:
+    if (h.kind is Kind.AUDIO) != (h.audio is not None):
+        raise ValueError("an audio header needs audio information, and only it")
+    if h.audio is None:
+        return b""
+    if h.version < 2:
+        raise ValueError("audio streams need format version 2")
+    a = h.audio
+    return _AUDIO.pack(a.sample_rate, a.channels, a.samples, a.sample_format, a.file_format, a.coded_rate,
+                       a.coded_samples)
 
 
 def write(h: Header, payloads: list[bytes], out: BinaryIO) -> None:
@@ -117,8 +154,9 @@ def read_header(stream: BinaryIO) -> Header:
     magic, version, _flags, length = _PREFIX.unpack(prefix)
     if magic != MAGIC:
         raise FormatError("not an .ltc stream (bad magic)")
-    if version != VERSION:
-        raise FormatError(f"unsupported .ltc format version {version} (this ltc reads version {VERSION})")
+    if version not in READABLE_VERSIONS:
+        raise FormatError(f"unsupported .ltc format version {version} (this ltc reads versions "
+                          f"{', '.join(map(str, READABLE_VERSIONS))})")
     if not _PREFIX.size + 4 < length <= MAX_HEADER:
         raise FormatError(f"header length {length} out of range (corrupt file)")
     rest = _read_exact(stream, length - _PREFIX.size, "header")
@@ -141,9 +179,11 @@ def read_frames(stream: BinaryIO, header: Header) -> Iterator[bytes]:
 def _parse_body(r: _Reader, version: int) -> Header:
     name_len = r.unpack("<B")[0]
     try:
-        name = r.take(name_len).decode()
+        name = r.take(name_len).decode("ascii")
     except UnicodeDecodeError:
-        raise FormatError("model name is not UTF-8 (corrupt file)") from None
+        name = ""
+    if not MODEL_NAME.fullmatch(name):
+        raise FormatError("the model name in the header is not a valid model name (corrupt file)")
     sha = r.take(32)
     mode_code, nesting = r.unpack("<BI")
     nonce, check = r.take(16), r.take(4)
@@ -156,15 +196,32 @@ def _parse_body(r: _Reader, version: int) -> Header:
     if not 1 <= ndim <= MAX_NDIM:
         raise FormatError(f"array rank {ndim} out of range")
     shape = r.unpack(f"<{ndim}Q")
+    if kind is Kind.AUDIO and version < 2:
+        raise FormatError("audio streams need format version 2 (corrupt file)")
+    audio = AudioInfo(*r.unpack(_AUDIO.format)) if kind is Kind.AUDIO else None
     source_dim, latent_dim, vectors, frame_vectors, frame_count = r.unpack("<IIQII")
     _check_sizes(shape, source_dim, latent_dim, vectors, frame_vectors, frame_count, mode, nesting)
+    if audio is not None:
+        _check_audio(audio, source_dim, vectors)
     if r.remaining != frame_count * _FRAME.size:
         raise FormatError("frame table size does not match the frame count (corrupt file)")
     frames = tuple(Frame(*r.unpack("<III")) for _ in range(frame_count))
     if any(f.size % 4 or f.size > MAX_FRAME_BYTES for f in frames):
         raise FormatError("frame size out of range (corrupt file)")
     return Header(name, sha, mode, nesting, nonce, check, coder_id, tuple(coder_version), kind, dtype, shape,
-                  source_dim, latent_dim, vectors, frame_vectors, frames, version)
+                  source_dim, latent_dim, vectors, frame_vectors, frames, audio, version)
+
+
+def _check_audio(a: AudioInfo, hop: int, vectors: int) -> None:
+    if not (1 <= a.sample_rate <= MAX_RATE and 1 <= a.coded_rate <= MAX_RATE and 1 <= a.channels <= MAX_CHANNELS):
+        raise FormatError("audio rate or channel count out of range (corrupt file)")
+    if not (1 <= a.samples <= MAX_ELEMENTS and 1 <= a.coded_samples <= MAX_ELEMENTS):
+        raise FormatError("audio length out of range (corrupt file)")
+    if vectors != a.channels * a.frames_per_channel(hop):
+        raise FormatError("audio length does not match the number of coded frames (corrupt file)")
+    # resampling changes the length by the rate ratio (soxr: within a sample of it)
+    if abs(a.samples * a.coded_rate - a.coded_samples * a.sample_rate) > 2 * max(a.coded_rate, a.sample_rate):
+        raise FormatError("audio lengths do not match the sample rates (corrupt file)")
 
 
 def _check_sizes(shape: tuple[int, ...], source_dim: int, latent_dim: int, vectors: int, frame_vectors: int,

@@ -87,9 +87,14 @@ def _conditions(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dith
 
 
 def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_coords: np.ndarray | None,
-           nesting: int) -> np.ndarray:
-    """Compress integer coordinates (int64 ``[N, L]``) to uint32 words."""
+           nesting: int, side: np.ndarray | None = None, side_counts: np.ndarray | None = None) -> np.ndarray:
+    """Compress integer coordinates (int64 ``[N, L]``) to uint32 words; ``side`` symbols (audio gains), if
+    given, go first, each against the fixed integer pmf ``side_counts`` (summing to 2^16)."""
     encoder = constriction.stream.queue.RangeEncoder()
+    if side is not None:
+        if side_counts is None:
+            raise ValueError("side symbols need their table")
+        encoder.encode(side.astype(np.int32), _categorical(), _side_probabilities(side_counts, len(side)))
     for j, shift, bucket in _conditions(tables, lattice, coords, dither_coords, nesting):
         symbols = coords[:, j] + shift - tables.low[j]
         escape = (symbols < 0) | (symbols >= tables.size[j] - 1)
@@ -106,9 +111,16 @@ def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_co
 
 
 def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int,
-           dither_coords: np.ndarray | None, nesting: int) -> np.ndarray:
-    """Inverse of `encode`: int64 ``[count, L]`` coordinates."""
+           dither_coords: np.ndarray | None, nesting: int, side_count: int = 0,
+           side_counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Inverse of `encode`: int64 ``[count, L]`` coordinates, and the ``side_count`` side symbols (int64) or
+    None when there are none."""
     decoder = constriction.stream.queue.RangeDecoder(np.ascontiguousarray(words, dtype=np.uint32))
+    side = None
+    if side_count:
+        if side_counts is None:
+            raise ValueError("side symbols need their table")
+        side = decoder.decode(_categorical(), _side_probabilities(side_counts, side_count)).astype(np.int64)
     coords = np.zeros((count, lattice.dim), dtype=np.int64)
     for j, shift, bucket in _conditions(tables, lattice, coords, dither_coords, nesting):
         symbols = decoder.decode(_categorical(), tables.probabilities(j, bucket)).astype(np.int64)
@@ -119,7 +131,13 @@ def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int
             pairs = halves.astype(np.int64).reshape(-1, 2)
             values[escape] = ((pairs[:, 0] << 16) | pairs[:, 1]) - _ESCAPE_BIAS
         coords[:, j] = values - shift
-    return coords
+    return coords, side
+
+
+def _side_probabilities(counts: np.ndarray, count: int) -> np.ndarray:
+    """``[count, A]`` rows of the exact dyadic pmf ``counts / 2^16`` (one per symbol, as constriction wants)."""
+    row = counts.astype(np.float64) / float(1 << 16)
+    return np.ascontiguousarray(np.broadcast_to(row, (count, len(row))))
 
 
 def table_bits(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_coords: np.ndarray | None,

@@ -12,69 +12,18 @@ codec derives shared dither from a key instead). Depends on `lattice`, `prior`, 
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass
-from enum import Enum
 
 import numpy as np
 import torch
 from torch import nn
 
 from ltccodec.errors import UsageError
-from ltccodec.lattice import Lattice, by_name, qsd_dither, uniform_dither
+from ltccodec.lattice import Lattice, by_name, uniform_dither
 from ltccodec.prior import FactorizedPrior
+from ltccodec.randomness import Randomness, private_dither, shared_dither
 from ltccodec.tables import CodingTables
 from ltccodec.transforms import TransformConfig, build
-
-
-class Mode(str, Enum):
-    DETERMINISTIC = "ltc"  # c = Q(y), decoder g_s(c)
-    PRIVATE = "pd"  # decoder adds its own dither: g_s(c + s·u_p)
-    SHARED = "sd"  # c = Q(y − u), decoder g_s(c + u), u shared and continuous
-    QUANTIZED = "qsd"  # c = Q(y − û), û on Λ/a, decoder g_s(c + û + s·u_f)
-
-
-@dataclass(frozen=True)
-class Randomness:
-    """How much randomness encoder and decoder share: a mode, and for QSD the nesting ratio ``a``."""
-
-    mode: Mode
-    nesting: int = 1
-
-    def __post_init__(self) -> None:
-        if (self.mode is Mode.QUANTIZED) != (self.nesting >= 2):
-            raise UsageError("quantized shared dither needs a nesting ratio >= 2, and only it takes one")
-
-    @classmethod
-    def parse(cls, text: str) -> Randomness:
-        """``none`` | ``0`` / ``pd`` | ``<N>bits`` (a = 2^N) | ``nesting<A>`` | ``inf`` / ``sd``."""
-        t = text.strip().lower()
-        if t in ("none", "ltc", "deterministic"):
-            return cls(Mode.DETERMINISTIC)
-        if t in ("0", "0bits", "pd", "private"):
-            return cls(Mode.PRIVATE)
-        if t in ("inf", "infinite", "sd", "shared"):
-            return cls(Mode.SHARED)
-        bits = re.fullmatch(r"(\d+)\s*bits?", t)
-        if bits and 1 <= int(bits.group(1)) <= 16:
-            return cls(Mode.QUANTIZED, 2 ** int(bits.group(1)))
-        nest = re.fullmatch(r"(?:nesting|a=?)(\d+)", t)
-        if nest and 2 <= int(nest.group(1)) <= 65536:
-            return cls(Mode.QUANTIZED, int(nest.group(1)))
-        raise UsageError(f"unknown randomness {text!r}: use none, 0 (pd), 1bits..16bits, nesting<A>, or inf (sd)")
-
-    @property
-    def shared_bits(self) -> float:
-        """Shared randomness in bits per latent dimension."""
-        return {Mode.DETERMINISTIC: 0.0, Mode.PRIVATE: 0.0, Mode.SHARED: math.inf}.get(
-            self.mode, math.log2(self.nesting) if self.nesting > 1 else 0.0)
-
-    def __str__(self) -> str:
-        if self.mode is Mode.QUANTIZED:
-            bits = math.log2(self.nesting)
-            return f"{int(bits)}bits" if bits.is_integer() else f"nesting{self.nesting}"
-        return {Mode.DETERMINISTIC: "none", Mode.PRIVATE: "pd", Mode.SHARED: "sd"}[self.mode]
 
 
 @dataclass(frozen=True)
@@ -118,6 +67,7 @@ class LTCModel(nn.Module):
         self.prior = FactorizedPrior(config.transform.latent)
         self.log_dither_scale = nn.Parameter(torch.zeros(()))  # s = exp(.), theory: s > 1
         self.tables: CodingTables | None = None  # integer coding tables, set when loaded from a model file
+        self.gain_counts: np.ndarray | None = None  # audio: integer pmf of the gain symbols (side information)
 
     @property
     def dither_scale(self) -> torch.Tensor:
@@ -125,21 +75,12 @@ class LTCModel(nn.Module):
 
     # ----- dither draws (training and evaluation; the codec derives shared dither from a key) -----
     def shared_dither(self, randomness: Randomness, count: int, rng: np.random.Generator) -> np.ndarray | None:
-        """``[count, latent]`` float64: uniform over the cell (SD), a QSD point of Λ/a (QSD), else None."""
-        if randomness.mode is Mode.SHARED:
-            return uniform_dither(self.lattice, count, rng)
-        if randomness.mode is Mode.QUANTIZED:
-            digits = rng.integers(0, randomness.nesting, size=(count, self.lattice.dim))
-            return qsd_dither(self.lattice, digits, randomness.nesting)
-        return None
+        """``[count, latent]`` float64 (`randomness.shared_dither`)."""
+        return shared_dither(self.lattice, randomness, count, rng)
 
     def private_dither(self, randomness: Randomness, count: int, rng: np.random.Generator) -> np.ndarray | None:
-        """``[count, latent]`` float64, unscaled: uniform over V0(Λ) (PD) or V0(Λ/a) (QSD), else None."""
-        if randomness.mode is Mode.PRIVATE:
-            return uniform_dither(self.lattice, count, rng)
-        if randomness.mode is Mode.QUANTIZED:
-            return uniform_dither(self.lattice, count, rng) / randomness.nesting
-        return None
+        """``[count, latent]`` float64, unscaled (`randomness.private_dither`)."""
+        return private_dither(self.lattice, randomness, count, rng)
 
     # ----- training path -----
     def training_step(self, x: torch.Tensor, randomness: Randomness, rng: np.random.Generator) -> StepOutput:
@@ -154,6 +95,8 @@ class LTCModel(nn.Module):
             c = self.lattice.nearest((y - shared).detach())
             center = y + (c + shared - y).detach()
             bits = self.prior.box_bits(center, self.lattice)
+        if self.config.transform.centroid:  # a decoder-side shift, learned around but not through
+            center = center + (self.prior.box_centroids(center.detach(), self.lattice, points=8) - center).detach()
         return StepOutput(self.synthesis(self._decoder_input(center, private)), bits)
 
     # ----- reconstruction path -----
@@ -164,7 +107,7 @@ class LTCModel(nn.Module):
         private = self.private_dither(randomness, len(x), rng)
         coords = self.to_symbols(x, shared)
         center = self.centers(coords, shared).to(x.dtype)
-        x_hat = self.synthesis(self._decoder_input(center, self._tensor(private, center)))
+        x_hat = self.synthesis(self._decoder_input(self._estimate(center), self._tensor(private, center)))
         return Reconstruction(x_hat, self.prior.box_bits(center, self.lattice), coords, center)
 
     # ----- symbols path -----
@@ -182,10 +125,16 @@ class LTCModel(nn.Module):
     @torch.no_grad()
     def from_symbols(self, coords: np.ndarray, shared: np.ndarray | None, private: np.ndarray | None) -> torch.Tensor:
         """Decoder: ``g_s(c + shared + s·private)`` ``[B, n]``."""
-        center = self.centers(coords, shared).float()
+        center = self._estimate(self.centers(coords, shared)).float()
         return self.synthesis(self._decoder_input(center, self._tensor(private, center)))
 
     # ----- helpers -----
+    def _estimate(self, center: torch.Tensor) -> torch.Tensor:
+        """What the synthesis receives for a cell: its center, or with ``centroid`` the prior's mean over it."""
+        if not self.config.transform.centroid:
+            return center
+        return self.prior.box_centroids(center.double(), self.lattice).to(center.dtype)
+
     def _decoder_input(self, center: torch.Tensor, private: torch.Tensor | None) -> torch.Tensor:
         return center if private is None else center + self.dither_scale * private
 

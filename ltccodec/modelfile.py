@@ -1,5 +1,8 @@
 """Model files: weights in safetensors (float16, no pickle) beside a JSON card that says what the model is,
-how it was trained, what it measured, and the SHA-256 of the weights. Used by `train`, `evaluate`, the CLI."""
+how it was trained, what it measured, and the SHA-256 of the weights. Used by `train`, `evaluate`, `registry`.
+
+Reading a file (`read_verified`) needs no torch: the coder's numpy model (`inference`) is built from it directly;
+`load` builds the torch model for training and evaluation."""
 
 from __future__ import annotations
 
@@ -8,17 +11,17 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-from safetensors.torch import load as load_tensors
-from safetensors.torch import save as save_tensors
+import numpy as np
 
 from ltccodec import tables as tables_format
 from ltccodec.atomic import write_atomic
 from ltccodec.errors import LtcError
-from ltccodec.ltc import LTCModel, ModelConfig
-from ltccodec.prior import freeze_tables
-from ltccodec.transforms import TransformConfig, TransformKind
+from ltccodec.framing import Framing
+
+if TYPE_CHECKING:  # torch is imported only where a torch model is built (training, evaluation)
+    from ltccodec.ltc import LTCModel, ModelConfig
 
 FORMAT = "ltc-model/1"
 
@@ -34,6 +37,9 @@ class Metrics:
     sw2: float  # sliced W2² between test vectors and reconstructions (fixed directions)
     w2_gaussian: float | None  # W2² between Gaussian fits (Gaussian sources)
     vectors: int
+    kbps: float | None = None  # audio: coded kbit/s (lattice points and gains) on the test recordings
+    pesq: float | None = None  # audio: PESQ narrowband on the test recordings
+    snr: float | None = None  # audio: SNR in dB on the test recordings
 
 
 @dataclass(frozen=True)
@@ -66,11 +72,16 @@ class ModelCard:
     metrics: tuple[Metrics, ...]
     sha256: str = ""
     format: str = FORMAT
+    framing: Framing | None = None  # audio models: how a waveform becomes vectors
+    centroid: bool = False  # the decoder uses the prior's mean over each cell (TransformConfig.centroid)
 
     def config(self) -> ModelConfig:
+        from ltccodec.ltc import ModelConfig
+        from ltccodec.transforms import TransformConfig, TransformKind
+
         kind = TransformKind(self.transform)
         return ModelConfig(TransformConfig(kind, self.source_dim, self.latent_dim, self.width, self.depth,
-                                           self.channels), self.lattice)
+                                           self.channels, self.centroid), self.lattice)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=False) + "\n"
@@ -80,30 +91,42 @@ class ModelCard:
         raw = json.loads(text)
         raw["training"] = Training(**raw["training"])
         raw["metrics"] = tuple(Metrics(**m) for m in raw["metrics"])
+        if raw.get("framing") is not None:
+            raw["framing"] = Framing(**raw["framing"])
         return cls(**raw)
 
 
 def card_for(model: LTCModel, name: str, source: str, training: Training,
-             metrics: tuple[Metrics, ...] = ()) -> ModelCard:
+             metrics: tuple[Metrics, ...] = (), framing: Framing | None = None) -> ModelCard:
     t = model.config.transform
     return ModelCard(name, source, model.config.lattice, t.kind.value, t.n, t.latent, t.width, t.depth, t.channels,
-                     float(model.dither_scale.detach()), training, metrics)
+                     float(model.dither_scale.detach()), training, metrics, framing=framing, centroid=t.centroid)
 
 
 def weights_bytes(model: LTCModel) -> bytes:
     """The model's parameters as float16 safetensors bytes, with the prior's integer coding tables frozen
     from those very weights (deterministic for given weights)."""
+    import torch
+    from safetensors.torch import save as save_tensors
+
+    from ltccodec.ltc import LTCModel
+    from ltccodec.prior import freeze_tables
+
     tensors = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
     if all(b.embedding is None for b in model.lattice.blocks):
         rounded = LTCModel(model.config)
         rounded.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()})
         packed = tables_format.pack(freeze_tables(rounded.prior, rounded.lattice))
         tensors.update({f"tables.{k}": torch.from_numpy(v) for k, v in packed.items()})
+    if model.gain_counts is not None:
+        tensors["side.gain_counts"] = torch.from_numpy(model.gain_counts.astype(np.int32))
     return save_tensors(tensors, metadata={"format": FORMAT})
 
 
 def round_weights(model: LTCModel) -> None:
     """Round the parameters to what the model file stores, so measured figures match a reloaded model."""
+    import torch
+
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(p.to(torch.float16).to(p.dtype))
@@ -135,8 +158,22 @@ def update_card(path: Path, card: ModelCard) -> None:
     _atomic_write(files_of(path)[0], card.to_json().encode())
 
 
-def load(path: Path) -> tuple[LTCModel, ModelCard]:
-    """Read a model file pair (``path`` may name either file or their common stem)."""
+@dataclass(frozen=True, eq=False)
+class Verified:
+    """A model file pair read and checked: its card, its float32 weights, its integer tables."""
+
+    card: ModelCard
+    weights: dict[str, np.ndarray]  # float32, the torch state dict's names
+    tables: tables_format.CodingTables | None
+    gain_counts: np.ndarray | None  # int64, audio models
+
+
+def read_verified(path: Path) -> Verified:
+    """Read a model file pair (``path`` may name either file or their common stem); the SHA-256 of the weights
+    file is checked before a byte of it is parsed."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load as load_numpy
+
     stem = stem_of(path)
     card_path, weights_path = files_of(path)
     try:
@@ -144,23 +181,50 @@ def load(path: Path) -> tuple[LTCModel, ModelCard]:
         data = weights_path.read_bytes()
     except FileNotFoundError as error:
         raise LtcError(f"model file missing: {error.filename}") from None
-    except (ValueError, TypeError, KeyError) as error:
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
         raise LtcError(f"{stem}.json is not a valid model card ({error})") from None
     if card.format != FORMAT:
         raise LtcError(f"{stem}: model format {card.format!r}, this ltc reads {FORMAT!r}")
     if hashlib.sha256(data).hexdigest() != card.sha256:
         raise LtcError(f"{stem}.safetensors does not match the SHA-256 in its card (corrupt or replaced)")
-    model = LTCModel(card.config())
-    tensors = load_tensors(data)
-    model.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items() if not k.startswith("tables.")})
-    model.eval()
+    try:
+        tensors = load_numpy(data)
+    except (SafetensorError, ValueError) as error:
+        raise LtcError(f"{stem}.safetensors is not a valid safetensors file ({error})") from None
+    weights = {k: v.astype(np.float32) for k, v in tensors.items() if not k.startswith(("tables.", "side."))}
+    tables = None
     if "tables.counts" in tensors:
         try:
-            model.tables = tables_format.unpack({k[len("tables."):]: v.numpy() for k, v in tensors.items()
-                                                 if k.startswith("tables.")})
+            tables = tables_format.unpack({k[len("tables."):]: v for k, v in tensors.items()
+                                           if k.startswith("tables.")})
         except (ValueError, KeyError) as error:
             raise LtcError(f"{stem}: {error}") from None
-    return model, card
+    gain_counts = None
+    if "side.gain_counts" in tensors:
+        gain_counts = tensors["side.gain_counts"].astype(np.int64)
+        if card.framing is None or gain_counts.shape != (2 * card.framing.gain_symbols - 1,) \
+                or np.any(gain_counts < 1) or gain_counts.sum() != 1 << 16:
+            raise LtcError(f"{stem}: the gain table does not fit the model's framing")
+    elif card.framing is not None:
+        raise LtcError(f"{stem}: an audio model without a gain table")
+    return Verified(card, weights, tables, gain_counts)
+
+
+def load(path: Path) -> tuple[LTCModel, ModelCard]:
+    """The torch model of a model file pair (training, evaluation)."""
+    import torch
+
+    from ltccodec.ltc import LTCModel
+
+    verified = read_verified(path)
+    model = LTCModel(verified.card.config())
+    try:
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in verified.weights.items()})
+    except RuntimeError as error:
+        raise LtcError(f"{stem_of(path)}: weights do not fit the card ({str(error).splitlines()[0]})") from None
+    model.eval()
+    model.tables, model.gain_counts = verified.tables, verified.gain_counts
+    return model, verified.card
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

@@ -44,6 +44,19 @@ class Prior(nn.Module):
         p = self.interval_probability(centers - half, centers + half)
         return -torch.log2(p.clamp_min(PROBABILITY_FLOOR)).sum(dim=-1)
 
+    @torch.no_grad()
+    def box_centroids(self, centers: torch.Tensor, lattice: Lattice, points: int = 16) -> torch.Tensor:
+        """The prior's mean over each coordinate's generator box around ``centers`` ``[N, C]`` (midpoint rule
+        with ``points`` nodes): where the latent most likely was, given its cell, rather than the cell's center.
+        Coordinates whose box has no prior mass keep the center. Not differentiable (a decoder-side estimate)."""
+        side = _box_sides(lattice, centers)  # [C]
+        offsets = (torch.arange(points, dtype=centers.dtype) + 0.5) / points - 0.5  # [P]
+        nodes = centers[..., None] + offsets * side[:, None]  # [N, C, P]
+        log_p = self.log_density(nodes.transpose(-1, -2)).transpose(-1, -2)  # [N, C, P]
+        weights = torch.softmax(log_p, dim=-1)
+        mean = (weights * nodes).sum(-1)
+        return torch.where(torch.isfinite(mean), mean, centers)
+
     def voronoi_bits(self, centers: torch.Tensor, lattice: Lattice, samples: int,
                      rng: np.random.Generator) -> torch.Tensor:
         """−log2 of the prior mass of the Voronoi cell around each center, by Monte Carlo over the cell
@@ -145,7 +158,7 @@ def _box_sides(lattice: Lattice, like: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def freeze_tables(prior: Prior, lattice: Lattice, buckets: int = BUCKETS, precision: int = PRECISION,
-                  tail: float = 2.0**-24, max_symbols: int = 4096) -> CodingTables:
+                  tail: float = 2.0**-16, max_symbols: int = 4096) -> CodingTables:
     """Integer tables of the box pmf for every latent coordinate and phase bucket (see `tables`).
 
     Coordinate ``j``'s cells have width ``g = |L_jj|`` (L the lower-triangular generator); in bucket ``q``

@@ -16,11 +16,14 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ltccodec import modelfile
-from ltccodec.data import source_by_name
 from ltccodec.errors import LtcError, UsageError
-from ltccodec.evaluate import evaluate
+from ltccodec.evaluate import evaluate, evaluate_audio
+from ltccodec.framing import gain_pmf
 from ltccodec.lattice import by_name
-from ltccodec.ltc import LTCModel, ModelConfig, Randomness, random_directions, sliced_w2_squared
+from ltccodec.ltc import LTCModel, ModelConfig, random_directions, sliced_w2_squared
+from ltccodec.randomness import Randomness
+from ltccodec.sources import source_by_name
+from ltccodec.tables import quantize_pmf
 from ltccodec.transforms import TransformConfig, TransformKind
 
 
@@ -43,6 +46,9 @@ class TrainConfig:
     projections: int = 64
     test_size: int = 20_000
     seed: int = 0
+    init_scale: float = 0.0  # > 0: start linear transforms at scale·I / I/scale (square latent only)
+    train_analysis: bool = True  # False: keep the analysis transform at its initial value (a fixed step size)
+    centroid: bool = False  # decode to the prior's mean over each cell (see prior.box_centroids)
 
     @classmethod
     def from_json(cls, text: str) -> TrainConfig:
@@ -62,8 +68,8 @@ class TrainConfig:
         try:
             kind = TransformKind(self.transform)
         except ValueError:
-            raise UsageError(f"unknown transform {self.transform!r}: linear, mlp or conv28") from None
-        return ModelConfig(TransformConfig(kind, source.dim, latent), self.lattice)
+            raise UsageError(f"unknown transform {self.transform!r}: linear, mlp, diagonal or conv28") from None
+        return ModelConfig(TransformConfig(kind, source.dim, latent, centroid=self.centroid), self.lattice)
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,11 @@ def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str
     with torch.random.fork_rng():
         torch.manual_seed(config.seed)
         model = LTCModel(config.model_config())
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+        if config.init_scale > 0:
+            _scaled_identity(model, config.init_scale)
+    if not config.train_analysis:
+        model.analysis.requires_grad_(False)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate)
     start_epoch, seconds = _resume(run_dir, config, model, optimizer)
     total_steps = config.epochs * config.steps_per_epoch
     for epoch in range(start_epoch, config.epochs):
@@ -113,11 +123,34 @@ def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str
 
     model.eval()
     modelfile.round_weights(model)
-    metrics = evaluate(model, source, randomness, config.test_size)
+    framing = getattr(source, "framing", None)
+    if framing is not None:  # audio: the gains' integer table, then whole-recording figures
+        model.gain_counts = quantize_pmf(gain_pmf(source.train_gains, framing)[None])[0]
+        metrics = evaluate_audio(model, source, randomness)
+    else:
+        metrics = evaluate(model, source, randomness, config.test_size)
     training = modelfile.Training(str(randomness), config.lambda_mse, config.lambda_perception, total_steps,
                                   config.batch_size, config.seed, round(seconds, 1), command)
-    card = modelfile.card_for(model, name, source.name, training, (metrics,))
+    card = modelfile.card_for(model, name, source.name, training, (metrics,), framing)
     return modelfile.save(model, card, out)
+
+
+def _scaled_identity(model: LTCModel, scale: float) -> None:
+    """Start from the plain transform coder: analysis ``scale·x``, synthesis ``y/scale`` (uniform quantization
+    of each source coordinate with step ``1/scale``), which training then refines."""
+    t = model.config.transform
+    if t.kind is TransformKind.DIAGONAL:
+        with torch.no_grad():
+            model.analysis.log_scale.fill_(math.log(scale))
+            model.synthesis.log_scale.fill_(-math.log(scale))
+        return
+    if t.kind is not TransformKind.LINEAR or t.n != t.latent:
+        raise UsageError("init_scale needs a linear or diagonal transform with latent = source dimension")
+    with torch.no_grad():
+        model.analysis.weight.copy_(torch.eye(t.n) * scale)
+        model.synthesis.weight.copy_(torch.eye(t.n) / scale)
+        model.analysis.bias.zero_()
+        model.synthesis.bias.zero_()
 
 
 def _checkpoint(run_dir: Path, config: TrainConfig, model: LTCModel, optimizer: torch.optim.Optimizer,

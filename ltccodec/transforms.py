@@ -14,6 +14,7 @@ class TransformKind(str, Enum):
     LINEAR = "linear"
     MLP = "mlp"
     CONV28 = "conv28"
+    DIAGONAL = "diagonal"  # per-coordinate scales; the synthesis adds an MLP correction (audio frames)
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class TransformConfig:
     width: int = 100  # MLP hidden width (the seed's choice)
     depth: int = 3  # MLP layers, counting the output layer
     channels: int = 16  # conv28 feature maps
+    centroid: bool = False  # decode to the prior's mean over each coordinate's cell instead of its center
 
 
 def build(config: TransformConfig) -> tuple[nn.Module, nn.Module]:
@@ -34,6 +36,10 @@ def build(config: TransformConfig) -> tuple[nn.Module, nn.Module]:
         return nn.Linear(config.n, config.latent), nn.Linear(config.latent, config.n)
     if config.kind is TransformKind.MLP:
         return _mlp(config.n, config.latent, config), _mlp(config.latent, config.n, config)
+    if config.kind is TransformKind.DIAGONAL:
+        if config.n != config.latent:
+            raise ValueError("diagonal transforms keep the dimension (latent = n)")
+        return _Diagonal(config.n), _DiagonalSynthesis(config)
     if config.kind is TransformKind.CONV28:
         if config.n != 28 * 28:
             raise ValueError("conv28 transforms take 28×28 images (n = 784)")
@@ -49,6 +55,35 @@ def _mlp(n_in: int, n_out: int, config: TransformConfig) -> nn.Module:
         width = config.width
     layers.append(nn.Linear(width, n_out))
     return nn.Sequential(*layers)
+
+
+class _Diagonal(nn.Module):
+    """``y = x · exp(log_scale)``: one step size per coordinate (an MDCT bin), so quantization noise stays in
+    its own frequency band instead of spreading over the frame."""
+
+    def __init__(self, n: int):
+        super().__init__()
+        self.log_scale = nn.Parameter(torch.zeros(n))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.exp(self.log_scale)  # [B, n]
+
+
+class _DiagonalSynthesis(nn.Module):
+    """``x̂ = y · exp(log_scale) + MLP(y)``: the inverse scaling plus a learned correction that sees the whole
+    decoded frame (it can, for example, shrink dither noise in bands the frame leaves empty). The MLP's last
+    layer starts at zero, so training starts from the plain inverse."""
+
+    def __init__(self, config: TransformConfig):
+        super().__init__()
+        self.log_scale = nn.Parameter(torch.zeros(config.n))
+        self.correction = _mlp(config.n, config.n, config)
+        last = self.correction[-1]
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        return y * torch.exp(self.log_scale) + self.correction(y)  # [B, n]
 
 
 class _ConvAnalysis(nn.Module):

@@ -15,7 +15,7 @@ import pytest
 
 import ltccodec
 import ltccodec.errors
-from ltccodec import codec, container, keyed
+from ltccodec import codec, container, keyed, registry
 
 from .codec_models import SPECS, make_model
 
@@ -48,7 +48,7 @@ def _array(n: int, vectors: int = 300, seed: int = 1) -> np.ndarray:
 
 
 def _in_process(models: Path, name: str, x: np.ndarray, mode: str, nonce: str = NONCE) -> bytes:
-    loaded = codec.load_model(name, dirs=[models])
+    loaded = registry.by_name(name, dirs=[models])
     return codec.encode(x, loaded, mode, nonce=bytes.fromhex(nonce), frame_vectors=128)
 
 
@@ -68,7 +68,7 @@ def test_encode_and_decode_in_separate_processes(models, tmp_path, name, mode):
     y = np.load(tmp_path / "y.npy")
     assert y.shape == x.shape and y.dtype == x.dtype
     # the stream and the decoded array are those this process makes (frames of 4096: one frame here)
-    loaded = codec.load_model(name, dirs=[models])
+    loaded = registry.by_name(name, dirs=[models])
     data = (tmp_path / "x.ltc").read_bytes()
     assert data == codec.encode(x, loaded, mode, nonce=bytes.fromhex(NONCE))
     np.testing.assert_array_equal(codec.decode(data, seed=7, dirs=[models]), y)
@@ -114,7 +114,7 @@ def test_dither_depends_on_key_nonce_and_frame():
 
 def test_python_api_round_trip(models):
     x = np.random.default_rng(0).normal(size=(3, 50, 8)).astype(np.float64)
-    loaded = codec.load_model("test-e8", dirs=[models])
+    loaded = registry.by_name("test-e8", dirs=[models])
     data = ltccodec.encode(x, model=loaded, randomness="2bits")
     y = ltccodec.decode(data, dirs=[models])
     assert y.shape == x.shape and y.dtype == np.float64
@@ -198,7 +198,7 @@ def test_flipped_header_byte(models, tmp_path, stream):
 
 def test_wrong_magic_and_version(models, tmp_path, stream):
     _expect_error(_decode_bytes(models, tmp_path, b"RIFF" + stream[4:]), "bad magic")
-    _expect_error(_decode_bytes(models, tmp_path, _reseal(stream, 4, struct.pack("<H", 2))), "version 2")
+    _expect_error(_decode_bytes(models, tmp_path, _reseal(stream, 4, struct.pack("<H", 3))), "version 3")
 
 
 def test_trailing_garbage(models, tmp_path, stream):
@@ -264,13 +264,14 @@ def test_no_overwrite_without_force(models, tmp_path):
 def test_family_name_picks_the_member_for_the_randomness(tmp_path):
     for seed, randomness in enumerate(["sd", "pd", "1bits"]):
         make_model(tmp_path, f"fam-e8-{randomness}-l2", seed=seed, spec="test-e8", randomness=randomness)
-    from ltccodec.ltc import Randomness
+    from ltccodec.randomness import Randomness
 
-    assert codec.choose_member("fam-e8-l2", Randomness.parse("pd"), [tmp_path]) == "fam-e8-pd-l2"
-    assert codec.choose_member("fam-e8-l2", Randomness.parse("1bits"), [tmp_path]) == "fam-e8-1bits-l2"
-    assert codec.choose_member("fam-e8-l2", Randomness.parse("4bits"), [tmp_path]) == "fam-e8-sd-l2"
+    cards = registry.list_models([tmp_path])
+    assert registry.choose_member("fam-e8-l2", Randomness.parse("pd"), cards).name == "fam-e8-pd-l2"
+    assert registry.choose_member("fam-e8-l2", Randomness.parse("1bits"), cards).name == "fam-e8-1bits-l2"
+    assert registry.choose_member("fam-e8-l2", Randomness.parse("4bits"), cards).name == "fam-e8-sd-l2"
     with pytest.raises(ltccodec.errors.LtcError, match="has no model for randomness none"):
-        codec.choose_member("fam-e8-l2", Randomness.parse("none"), [tmp_path])
+        registry.choose_member("fam-e8-l2", Randomness.parse("none"), cards)
     np.save(tmp_path / "x.npy", _array(8, 20))
     done = subprocess.run([LTC, "encode", "x.npy", "-o", "x.ltc", "--model", "fam-e8-l2", "-r", "pd"],
                           env=_env(tmp_path), cwd=tmp_path, capture_output=True, timeout=120)

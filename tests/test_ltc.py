@@ -11,11 +11,12 @@ import pytest
 import torch
 
 from ltccodec import modelfile, theory
-from ltccodec.data import source_by_name
 from ltccodec.errors import UsageError
 from ltccodec.lattice import by_name
-from ltccodec.ltc import LTCModel, Mode, ModelConfig, Randomness
+from ltccodec.ltc import LTCModel, ModelConfig
 from ltccodec.prior import FactorizedPrior, GaussianPrior
+from ltccodec.randomness import Mode, Randomness
+from ltccodec.sources import source_by_name
 from ltccodec.train import TrainConfig, train
 from ltccodec.transforms import TransformConfig, TransformKind
 

@@ -12,10 +12,10 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from ltccodec import codec, entropy, theory
-from ltccodec.data import source_by_name
+from ltccodec import codec, entropy, modelfile, registry, theory
 from ltccodec.keyed import DEFAULT_KEY
-from ltccodec.ltc import Mode, Randomness
+from ltccodec.randomness import Mode, Randomness
+from ltccodec.sources import source_by_name
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def bench_codec(names: Sequence[str], vectors: int = 20_000,
         torch.set_num_threads(1)
         for name in names:
             progress(f"{name}: {vectors} vectors")
-            loaded = codec.load_model(name)
+            loaded = registry.by_name(name)
             card = loaded.card
             rand = Randomness.parse(card.training.randomness)
             x = source_by_name(card.source).test_set(vectors)
@@ -69,14 +69,16 @@ def bench_codec(names: Sequence[str], vectors: int = 20_000,
     return rows
 
 
-def _frame_bits(loaded: codec.LoadedModel, rand: Randomness, x: np.ndarray, nonce: bytes) -> tuple[float, float, float]:
+def _frame_bits(loaded: registry.LoadedModel, rand: Randomness, x: np.ndarray,
+                nonce: bytes) -> tuple[float, float, float]:
     """(table bits, float-prior box bits, seconds in the entropy coder) over the same frames as `encode`."""
     model, tables = loaded.model, loaded.model.tables
+    reference, _ = modelfile.load(registry.find(loaded.name))  # the torch model holds the float prior
     assert tables is not None
     table = estimate = seconds = 0.0
     a = codec.nesting_of(rand)
     for index, start in enumerate(range(0, len(x), codec.FRAME_VECTORS)):
-        part = torch.from_numpy(x[start:start + codec.FRAME_VECTORS])
+        part = x[start:start + codec.FRAME_VECTORS]
         dither_coords, u = codec.frame_dither(loaded, rand, DEFAULT_KEY, nonce, index, len(part))
         coords = model.to_symbols(part, u)
         began = time.perf_counter()
@@ -84,7 +86,8 @@ def _frame_bits(loaded: codec.LoadedModel, rand: Randomness, x: np.ndarray, nonc
         seconds += time.perf_counter() - began
         table += entropy.table_bits(tables, model.lattice, coords, dither_coords, a)
         with torch.no_grad():
-            estimate += float(model.prior.box_bits(model.centers(coords, u), model.lattice).double().sum())
+            centers = reference.centers(coords, u)
+            estimate += float(reference.prior.box_bits(centers, reference.lattice).double().sum())
     return table, estimate, seconds
 
 

@@ -15,11 +15,6 @@ from typing import TypeVar
 
 import numpy as np
 
-try:  # torch is optional here: tensors in, tensors out.
-    import torch
-except ImportError:  # pragma: no cover - torch is a runtime dependency of the package
-    torch = None  # type: ignore[assignment]
-
 ArrayT = TypeVar("ArrayT")
 
 NativeNearest = Callable[[np.ndarray], np.ndarray]
@@ -238,14 +233,21 @@ def _lower_triangular(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return low, rotation
 
 
+def _is_tensor(x: object) -> bool:
+    """A torch tensor, recognised without importing torch (numpy-only users never load it)."""
+    return type(x).__module__.startswith("torch")
+
+
 def _to_numpy(x: object) -> np.ndarray:
-    if torch is not None and isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy().astype(np.float64, copy=False)
+    if _is_tensor(x):
+        return x.detach().cpu().numpy().astype(np.float64, copy=False)  # type: ignore[attr-defined]
     return np.asarray(x, dtype=np.float64)
 
 
 def _apply(x: ArrayT, fn: Callable[[np.ndarray], np.ndarray]) -> ArrayT:
     out = fn(_to_numpy(x))
-    if torch is not None and isinstance(x, torch.Tensor):
-        return torch.from_numpy(out).to(dtype=x.dtype, device=x.device)  # type: ignore[return-value]
+    if _is_tensor(x):
+        import torch
+
+        return torch.from_numpy(out).to(dtype=x.dtype, device=x.device)  # type: ignore[attr-defined,return-value]
     return out  # type: ignore[return-value]

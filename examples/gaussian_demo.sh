@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on a bundled example: encode a Gaussian array with a shipped model under several randomness
-# budgets, decode each in a separate process, and print a summary. Run from the repository root (make demo).
+# budgets, decode each in a separate process, and print a summary. Run from the repository root (make demo-gaussian).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ltc=.venv/bin/ltc

@@ -1,0 +1,119 @@
+"""Audio framing for the codec: a waveform becomes vectors the LTC model codes, and back.
+
+A modified discrete cosine transform (MDCT; Princen–Bradley time-domain aliasing cancellation, sine window,
+50 % overlap) cuts the signal into frames of ``hop`` coefficients with perfect reconstruction by overlap-add.
+Speech is loud and quiet in turn, so each frame carries a gain index ``q`` (side information, coded losslessly)
+and the model sees the coefficients divided by ``gain(q) ** exponent``: with exponent ½ quiet frames keep a
+share of the bits without getting the same SNR as loud ones (the partial normalization measured best in
+../shared/DESIGN.md §7). Pure numpy; knows no model, coder or file. Used by `sources.speech` and `codec`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Framing:
+    """How a model's audio is framed; stored on the model card (``sample_rate`` is the model's own)."""
+
+    sample_rate: int = 8000
+    hop: int = 96  # MDCT coefficients per frame = the model's source dimension
+    gain_steps: int = 2  # gain indices per octave (3 dB apart)
+    gain_exponent: float = 0.5
+    gain_min: int = -34  # lowest gain index: 2**-17, below 16-bit silence
+    gain_max: int = 4  # highest gain index: 2**2
+
+    @property
+    def gain_symbols(self) -> int:
+        return self.gain_max - self.gain_min + 1
+
+    def frames_for(self, samples: int) -> int:
+        """MDCT frames that cover ``samples`` samples (plus the half window before and after)."""
+        return -(-samples // self.hop) + 1
+
+
+@lru_cache(maxsize=8)
+def _basis(hop: int) -> np.ndarray:
+    """float64 ``[2·hop, hop]``: sine window times the orthonormal MDCT cosines (the TDAC pair is its own
+    transpose: analysis ``x @ B``, synthesis ``c @ B.T`` then overlap-add)."""
+    n = np.arange(2 * hop)[:, None]
+    k = np.arange(hop)[None, :]
+    window = np.sin(np.pi * (n + 0.5) / (2 * hop))
+    basis = window * np.sqrt(2.0 / hop) * np.cos(np.pi / hop * (n + 0.5 + hop / 2) * (k + 0.5))
+    basis.setflags(write=False)
+    return basis
+
+
+def mdct(signal: np.ndarray, hop: int) -> np.ndarray:
+    """float64 ``[F, hop]`` coefficients of a 1-D signal, ``F = ceil(T / hop) + 1`` frames; frame ``f`` covers
+    samples ``[(f − 1)·hop, (f + 1)·hop)`` with zeros outside the signal."""
+    samples = len(signal)
+    frames = -(-samples // hop) + 1
+    padded = np.zeros((frames + 1) * hop, dtype=np.float64)
+    padded[hop:hop + samples] = signal
+    blocks = np.lib.stride_tricks.sliding_window_view(padded, 2 * hop)[::hop]  # [F, 2·hop]
+    return blocks @ _basis(hop)
+
+
+def imdct(coefficients: np.ndarray, hop: int, samples: int) -> np.ndarray:
+    """Inverse of `mdct`: float64 ``[samples]`` by windowed overlap-add of ``[F, hop]`` coefficients."""
+    frames = len(coefficients)
+    blocks = coefficients @ _basis(hop).T  # [F, 2·hop]
+    out = np.zeros((frames + 1) * hop, dtype=np.float64)
+    out[: frames * hop] += blocks[:, :hop].reshape(-1)
+    out[hop: (frames + 1) * hop] += blocks[:, hop:].reshape(-1)
+    return out[hop:hop + samples]
+
+
+def gain_indices(coefficients: np.ndarray, framing: Framing) -> np.ndarray:
+    """int64 ``[F]``: each frame's RMS on a log2 grid of ``gain_steps`` per octave, clipped to the range."""
+    rms = np.sqrt(np.mean(np.square(coefficients), axis=-1))
+    with np.errstate(divide="ignore"):
+        index = np.round(framing.gain_steps * np.log2(rms))
+    return np.clip(np.nan_to_num(index, neginf=framing.gain_min), framing.gain_min, framing.gain_max).astype(np.int64)
+
+
+def scales(indices: np.ndarray, framing: Framing) -> np.ndarray:
+    """float64 ``[F, 1]`` divisors of each frame: ``gain ** exponent``. Only the reconstruction uses them, never
+    a coded symbol, so a last-bit difference between machines cannot make encoder and decoder drift."""
+    return np.exp2(indices.astype(np.float64) * (framing.gain_exponent / framing.gain_steps))[:, None]
+
+
+def to_vectors(signal: np.ndarray, framing: Framing) -> tuple[np.ndarray, np.ndarray]:
+    """A mono signal at the model's rate -> (float32 ``[F, hop]`` normalized vectors, int64 ``[F]`` gains)."""
+    coefficients = mdct(signal, framing.hop)
+    indices = gain_indices(coefficients, framing)
+    return (coefficients / scales(indices, framing)).astype(np.float32), indices
+
+
+def from_vectors(vectors: np.ndarray, indices: np.ndarray, framing: Framing, samples: int) -> np.ndarray:
+    """Inverse of `to_vectors`: float64 ``[samples]``."""
+    return imdct(np.asarray(vectors, dtype=np.float64) * scales(indices, framing), framing.hop, samples)
+
+
+def gain_deltas(indices: np.ndarray, framing: Framing) -> np.ndarray:
+    """Symbols ``[F]`` of a run of gain indices: each index minus the one before (the first minus ``gain_min``),
+    shifted into ``[0, 2·G − 1)`` for G gain symbols. A run starts at every coded frame of a stream."""
+    previous = np.concatenate([[framing.gain_min], indices[:-1]])
+    return indices - previous + (framing.gain_symbols - 1)
+
+
+def gain_indices_from_deltas(symbols: np.ndarray, framing: Framing) -> np.ndarray:
+    """Inverse of `gain_deltas`; raises ValueError if an index leaves the gain range (corrupt data)."""
+    indices = framing.gain_min + np.cumsum(symbols.astype(np.int64) - (framing.gain_symbols - 1))
+    if len(indices) and (indices.min() < framing.gain_min or indices.max() > framing.gain_max):
+        raise ValueError("gain index out of range")
+    return indices
+
+
+def gain_pmf(runs: list[np.ndarray], framing: Framing) -> np.ndarray:
+    """float64 ``[2·G − 1]``: frequencies of the gain symbols over runs of training indices, with one extra
+    count per symbol so that every symbol stays codable."""
+    counts = np.ones(2 * framing.gain_symbols - 1)
+    for run in runs:
+        counts += np.bincount(gain_deltas(run, framing), minlength=len(counts))
+    return counts / counts.sum()

@@ -1,0 +1,183 @@
+"""The coder's model in numpy: the forward passes of a trained model's transforms and prior, read straight from
+its model file, so that `ltc encode` and `ltc decode` never import torch (it costs over a second to start).
+
+It computes what `ltc.LTCModel`'s symbols and reconstruction paths compute, in float32 like torch, and is tested
+equal to them within float tolerance; the integer coordinates it decides are the coded symbols either way (a
+last-bit difference can only move a point that sits on a cell boundary, and the stream records what was chosen).
+Transform kinds without a numpy version (conv28) fall back to the torch model. Used by `registry` and `codec`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ltccodec import modelfile
+from ltccodec.errors import LtcError
+from ltccodec.lattice import Lattice, by_name
+from ltccodec.randomness import Randomness, private_dither
+from ltccodec.tables import CodingTables
+
+Layer = Callable[[np.ndarray], np.ndarray]
+NUMPY_KINDS = ("linear", "mlp", "diagonal")
+
+
+def _softplus(x: np.ndarray) -> np.ndarray:
+    return np.logaddexp(np.float32(0.0), x)
+
+
+def _linear(weights: dict[str, np.ndarray], prefix: str) -> Layer:
+    w, b = weights[f"{prefix}.weight"].T.copy(), weights[f"{prefix}.bias"]
+    return lambda x: x @ w + b
+
+
+def _mlp(weights: dict[str, np.ndarray], prefix: str, depth: int) -> Layer:
+    """torch's Sequential(Linear, Softplus, ..., Linear): Linear layers at even indices."""
+    layers = [_linear(weights, f"{prefix}.{2 * i}") for i in range(depth)]
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        for layer in layers[:-1]:
+            x = _softplus(layer(x))
+        return layers[-1](x)
+
+    return forward
+
+
+@dataclass(frozen=True, eq=False)
+class NumpyPrior:
+    """`prior.FactorizedPrior`'s log density, for the decoder's cell centroids."""
+
+    matrices: tuple[np.ndarray, ...]  # softplus'd, float64 [C, out, in]
+    biases: tuple[np.ndarray, ...]  # float64 [C, out, 1]
+    factors: tuple[np.ndarray, ...]  # tanh'd, float64 [C, out, 1]
+
+    @classmethod
+    def from_weights(cls, weights: dict[str, np.ndarray]) -> NumpyPrior:
+        count = sum(1 for k in weights if k.startswith("prior.matrices."))
+        get = weights.__getitem__
+        return cls(tuple(np.logaddexp(0.0, get(f"prior.matrices.{k}").astype(np.float64)) for k in range(count)),
+                   tuple(get(f"prior.biases.{k}").astype(np.float64) for k in range(count)),
+                   tuple(np.tanh(get(f"prior.factors.{k}").astype(np.float64)) for k in range(count - 1)))
+
+    def log_density(self, y: np.ndarray) -> np.ndarray:
+        """Natural-log density of each coordinate of ``y`` ``[..., C]`` (float64)."""
+        shape = y.shape
+        x = y.reshape(-1, shape[-1])[:, :, None]  # [N, C, 1]: the chain's widths are tiny, so broadcast
+        slope = np.ones_like(x)
+        for k, (matrix, bias) in enumerate(zip(self.matrices, self.biases, strict=True)):
+            x = _small_matmul(matrix, x) + bias[:, :, 0]
+            slope = _small_matmul(matrix, slope)
+            if k < len(self.factors):
+                bump = np.tanh(x)
+                slope = slope * (1.0 + self.factors[k][:, :, 0] * (1.0 - bump * bump))
+                x = x + self.factors[k][:, :, 0] * bump
+        h, slope = x[:, :, 0].reshape(shape), slope[:, :, 0].reshape(shape)
+        return -np.logaddexp(0.0, -h) - np.logaddexp(0.0, h) + np.log(slope)
+
+    def box_centroids(self, centers: np.ndarray, lattice: Lattice, points: int = 16, chunk: int = 256) -> np.ndarray:
+        """`prior.Prior.box_centroids` in numpy: ``[N, C]`` float64, ``chunk`` rows at a time (cache-sized)."""
+        if len(centers) > chunk:
+            return np.concatenate([self.box_centroids(centers[i:i + chunk], lattice, points, chunk)
+                                   for i in range(0, len(centers), chunk)])
+        side = np.abs(np.diag(lattice.lower_generator))
+        offsets = (np.arange(points) + 0.5) / points - 0.5
+        nodes = centers[..., None] + offsets * side[:, None]  # [N, C, P]
+        log_p = np.moveaxis(self.log_density(np.moveaxis(nodes, -1, -2)), -1, -2)
+        log_p = log_p - log_p.max(axis=-1, keepdims=True)
+        weights = np.exp(log_p)
+        mean = (weights * nodes).sum(-1) / weights.sum(-1)
+        return np.where(np.isfinite(mean), mean, centers)
+
+
+def _small_matmul(matrix: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Per channel ``matrix[c] @ x[n, c]``: ``[C, out, in]`` with ``[N, C, in]`` -> ``[N, C, out]``, as a sum over
+    the (at most three) inputs, which numpy does far faster than a batch of 3×3 matrix products."""
+    out = x[:, :, 0:1] * matrix[None, :, :, 0]
+    for i in range(1, matrix.shape[2]):
+        out = out + x[:, :, i:i + 1] * matrix[None, :, :, i]
+    return out
+
+
+class NumpyModel:
+    """Transforms, lattice, prior and tables of a model file, for coding."""
+
+    def __init__(self, verified: modelfile.Verified):
+        card, weights = verified.card, verified.weights
+        if card.transform not in NUMPY_KINDS:
+            raise ValueError(f"no numpy forward pass for {card.transform} transforms")
+        self.card = card
+        self.tables: CodingTables | None = verified.tables
+        self.gain_counts = verified.gain_counts
+        self.lattice = by_name(card.lattice) if card.latent_dim == by_name(card.lattice).dim \
+            else by_name(f"{card.lattice}^{card.latent_dim // by_name(card.lattice).dim}")
+        self.dither_scale = float(np.exp(weights["log_dither_scale"]))
+        self.prior = NumpyPrior.from_weights(weights) if card.centroid else None
+        try:
+            self.analysis, self.synthesis = _transforms(card, weights)
+        except KeyError as error:
+            raise LtcError(f"model {card.name}: weight {error} missing") from None
+
+    def to_symbols(self, x: np.ndarray, shared: np.ndarray | None) -> np.ndarray:
+        """Integer lattice coordinates ``[B, latent]`` of ``Q(g_a(x) − shared)`` (``x`` float32 ``[B, n]``)."""
+        y = self.analysis(np.asarray(x, dtype=np.float32)).astype(np.float64)
+        return self.lattice.nearest_coords(y if shared is None else y - shared)
+
+    def from_symbols(self, coords: np.ndarray, shared: np.ndarray | None,
+                     private: np.ndarray | None) -> np.ndarray:
+        """Decoder: ``g_s(estimate(c + shared) + s·private)``, float32 ``[B, n]``."""
+        center = self.lattice.from_coords(coords)
+        if shared is not None:
+            center = center + shared
+        if self.prior is not None:
+            center = self.prior.box_centroids(center, self.lattice)
+        center = center.astype(np.float32)
+        if private is not None:
+            center = center + np.float32(self.dither_scale) * private.astype(np.float32)
+        return self.synthesis(center).astype(np.float32)
+
+    def private_dither(self, randomness: Randomness, count: int, rng: np.random.Generator) -> np.ndarray | None:
+        return private_dither(self.lattice, randomness, count, rng)
+
+
+def _transforms(card: modelfile.ModelCard, weights: dict[str, np.ndarray]) -> tuple[Layer, Layer]:
+    if card.transform == "linear":
+        return _linear(weights, "analysis"), _linear(weights, "synthesis")
+    if card.transform == "mlp":
+        return _mlp(weights, "analysis", card.depth), _mlp(weights, "synthesis", card.depth)
+    scale_in = np.exp(weights["analysis.log_scale"])
+    scale_out = np.exp(weights["synthesis.log_scale"])
+    correction = _mlp(weights, "synthesis.correction", card.depth)
+    return (lambda x: x * scale_in), (lambda y: y * scale_out + correction(y))
+
+
+class TorchModel:
+    """The torch model behind the same interface, for transform kinds numpy does not run."""
+
+    def __init__(self, path: Path):
+        import torch
+
+        self._torch = torch
+        self.model, self.card = modelfile.load(path)
+        self.tables, self.gain_counts, self.lattice = self.model.tables, self.model.gain_counts, self.model.lattice
+
+    def to_symbols(self, x: np.ndarray, shared: np.ndarray | None) -> np.ndarray:
+        return self.model.to_symbols(self._torch.from_numpy(np.asarray(x, dtype=np.float32)), shared)
+
+    def from_symbols(self, coords: np.ndarray, shared: np.ndarray | None,
+                     private: np.ndarray | None) -> np.ndarray:
+        return self.model.from_symbols(coords, shared, private).numpy()
+
+    def private_dither(self, randomness: Randomness, count: int, rng: np.random.Generator) -> np.ndarray | None:
+        return self.model.private_dither(randomness, count, rng)
+
+
+def load_for_coding(path: Path) -> tuple[NumpyModel | TorchModel, modelfile.ModelCard]:
+    """The fastest coding model for the file at ``path``: numpy where its transforms allow, else torch."""
+    verified = modelfile.read_verified(path)
+    if verified.card.transform in NUMPY_KINDS:
+        return NumpyModel(verified), verified.card
+    model = TorchModel(path)
+    return model, model.card

@@ -1,0 +1,218 @@
+"""The model registry: where model files are found, how they are named, and which one codes a given input.
+
+Names follow ``<ladder>-<randomness>-<point>``: ``speech-bw16-sd-q3`` is the model of the ``speech-bw16`` ladder
+at rate point ``q3`` trained with shared dither. A *family* is a name without its randomness
+(``speech-bw16-q3``): members differ only in the randomness they were trained for. A *ladder* is a family
+without its rate point (``speech-bw16``): its families are rate points, picked by ``--bitrate`` or ``--quality``.
+
+Models are looked up in ``$LTC_MODELS`` (a path list), the repository's ``models/`` and the ``models`` folder
+installed inside the package. A stream's model is looked up by name only, never as a path. Used by `codec`
+(stream headers) and `files` (the command line's choices).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ltccodec import modelfile
+from ltccodec.container import MODEL_NAME
+from ltccodec.errors import LtcError, UsageError
+from ltccodec.inference import NumpyModel, TorchModel, load_for_coding
+from ltccodec.randomness import Mode, Randomness
+
+MODELS_ENV = "LTC_MODELS"
+# The ladder used when no --model is given, per input kind, and its default rate point.
+DEFAULT_LADDERS = {"audio": "speech-bw16", "array": None}
+DEFAULT_BITRATE = {"audio": 8.0}
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedModel:
+    """A model ready to code: forward passes (numpy where possible), card, integer tables."""
+
+    model: NumpyModel | TorchModel
+    card: modelfile.ModelCard
+
+    @property
+    def name(self) -> str:
+        return self.card.name
+
+
+def model_dirs() -> list[Path]:
+    """``$LTC_MODELS`` entries, then the checkout's models/, then the copy installed with the package."""
+    here = Path(__file__).resolve().parent
+    dirs = [Path(p) for p in os.environ.get(MODELS_ENV, "").split(os.pathsep) if p]
+    return [*dirs, here.parent / "models", here / "models"]
+
+
+def list_models(dirs: Sequence[Path] | None = None) -> list[modelfile.ModelCard]:
+    """Cards of every model found; the first directory wins for a repeated name."""
+    seen: dict[str, modelfile.ModelCard] = {}
+    for d in dirs or model_dirs():
+        if not d.is_dir():
+            continue
+        for path in sorted(d.glob("*.json")):
+            try:
+                card = modelfile.ModelCard.from_json(path.read_text())
+            except (ValueError, TypeError, KeyError):
+                continue
+            seen.setdefault(card.name, card)
+    return list(seen.values())
+
+
+_CACHE: dict[tuple[str, str], LoadedModel] = {}  # (weights path, sha256) -> model; models are read-only
+_CACHE_LOCK = threading.Lock()
+
+
+def _load(path: Path, sha256: bytes | None) -> LoadedModel | None:
+    card_path, weights_path = modelfile.files_of(path)
+    if not card_path.is_file() or not weights_path.is_file():
+        return None
+    key = (str(weights_path.resolve()), sha256.hex() if sha256 else "")
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+    model, card = load_for_coding(path)
+    if sha256 is not None and bytes.fromhex(card.sha256) != sha256:
+        return None
+    if model.tables is None:
+        raise LtcError(f"model {card.name} has no integer coding tables (its lattice cannot be coded)")
+    loaded = LoadedModel(model, card)
+    with _CACHE_LOCK:
+        _CACHE[key] = loaded
+    return loaded
+
+
+def by_name(name: str, sha256: bytes | None = None, dirs: Sequence[Path] | None = None) -> LoadedModel:
+    """The installed model called ``name`` (never read as a path); with ``sha256``, only that exact file."""
+    if not MODEL_NAME.fullmatch(name):
+        raise LtcError(f"{name!r} is not a valid model name")
+    for d in dirs or model_dirs():
+        loaded = _load(d / name, sha256)
+        if loaded is not None:
+            return loaded
+    wanted = f" with SHA-256 {sha256.hex()[:16]}…" if sha256 is not None else ""
+    raise LtcError(f"model {name}{wanted} not found; put its files in models/ or a folder listed in ${MODELS_ENV}")
+
+
+def find(name: str, dirs: Sequence[Path] | None = None) -> Path:
+    """The stem path of the installed model called ``name``."""
+    for d in dirs or model_dirs():
+        if modelfile.files_of(d / name)[0].is_file():
+            return d / name
+    raise LtcError(f"model {name} not found; see `ltc models`")
+
+
+def by_path(path: Path) -> LoadedModel:
+    """A model file given by the user (either file of the pair, or their stem)."""
+    loaded = _load(path, None)
+    if loaded is None:
+        raise LtcError(f"no model file at {path}")
+    return loaded
+
+
+def family_of(card: modelfile.ModelCard) -> str:
+    """A model's name without the randomness it was trained for."""
+    token = card.training.randomness
+    parts = card.name.split("-")
+    return "-".join(p for p in parts if p != token) if token in parts else card.name
+
+
+def ladder_of(family: str) -> str:
+    """A family's name without its rate point (the last dash-separated token)."""
+    return family.rsplit("-", 1)[0] if "-" in family else family
+
+
+def trained_for(card: modelfile.ModelCard) -> Randomness:
+    return Randomness.parse(card.training.randomness)
+
+
+def choose_member(family: str, randomness: Randomness, cards: Sequence[modelfile.ModelCard]) -> modelfile.ModelCard:
+    """The model of ``family`` for ``randomness``: the member trained for it, else for QSD with a >= 4 the member
+    trained with continuous shared dither (measured: from 4 bits per dimension it codes as well as under sd;
+    docs/results.md). Raises `LtcError` listing the members otherwise."""
+    members = {trained_for(c): c for c in cards if family_of(c) == family}
+    if not members:
+        raise LtcError(f"model {family} not found; see `ltc models`")
+    if randomness in members:
+        return members[randomness]
+    shared = Randomness(Mode.SHARED)
+    if randomness.mode is Mode.QUANTIZED and randomness.nesting >= 4 and shared in members:
+        return members[shared]
+    have = ", ".join(sorted(str(r) for r in members))
+    raise LtcError(f"family {family} has no model for randomness {randomness} (it has: {have})")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the user asked for: a model (name, family, ladder or file), randomness, and a rate point."""
+
+    model: str | None = None
+    randomness: Randomness | None = None
+    bitrate: float | None = None  # kbit/s, audio
+    quality: int | None = None  # 1 = lowest rate point of the ladder
+
+
+def resolve(choice: Choice, kind: str, dirs: Sequence[Path] | None = None) -> tuple[LoadedModel, Randomness]:
+    """The model and randomness that code an input of ``kind`` ("audio", "array") as ``choice`` asks."""
+    if choice.model is not None and ("/" in choice.model or os.sep in choice.model
+                                     or modelfile.files_of(Path(choice.model))[0].is_file()):
+        loaded = by_path(Path(choice.model))
+        return loaded, choice.randomness or trained_for(loaded.card)
+    cards = list_models(dirs)
+    names = {c.name: c for c in cards}
+    wanted = choice.model or DEFAULT_LADDERS.get(kind)
+    if wanted is None:
+        raise UsageError(f"choose a model for this {kind} with --model (list them with `ltc models`)")
+    if wanted in names and choice.bitrate is None and choice.quality is None:
+        card = names[wanted]
+        return by_name(card.name, dirs=dirs), choice.randomness or trained_for(card)
+    families = sorted({family_of(c) for c in cards})
+    if wanted in names:
+        wanted = family_of(names[wanted])
+    if wanted in families and choice.bitrate is None and choice.quality is None:
+        family = wanted
+    else:
+        ladder = ladder_of(wanted) if wanted in families else wanted
+        points = [f for f in families if ladder_of(f) == ladder]
+        if not points:
+            raise LtcError(f"model {wanted!r} not found (no model, family or ladder has that name); see `ltc models`")
+        family = _pick_point(points, cards, choice, kind)
+    randomness = choice.randomness or _default_randomness(family, cards)
+    card = choose_member(family, randomness, cards)
+    return by_name(card.name, dirs=dirs), randomness
+
+
+def _rate_of(family: str, cards: Sequence[modelfile.ModelCard]) -> float:
+    """A family's rate for ordering and --bitrate: kbit/s of its members if measured, else bits/dim."""
+    rates = [m.kbps if m.kbps is not None else m.rate for c in cards if family_of(c) == family for m in c.metrics]
+    return min(rates) if rates else 0.0
+
+
+def _pick_point(points: list[str], cards: Sequence[modelfile.ModelCard], choice: Choice, kind: str) -> str:
+    ordered = sorted(points, key=lambda f: _rate_of(f, cards))
+    if choice.quality is not None:
+        if not 1 <= choice.quality <= len(ordered):
+            raise UsageError(f"--quality goes from 1 to {len(ordered)} for {ladder_of(ordered[0])}")
+        return ordered[choice.quality - 1]
+    target = choice.bitrate if choice.bitrate is not None else DEFAULT_BITRATE.get(kind)
+    if target is None:
+        return ordered[len(ordered) // 2]
+    below = [f for f in ordered if _rate_of(f, cards) <= target * 1.02]
+    return below[-1] if below else ordered[0]
+
+
+def _default_randomness(family: str, cards: Sequence[modelfile.ModelCard]) -> Randomness:
+    """The randomness a family codes with by default: the first present of its members in `PREFERENCE`."""
+    present = {trained_for(c) for c in cards if family_of(c) == family}
+    for text in PREFERENCE:
+        if Randomness.parse(text) in present:
+            return Randomness.parse(text)
+    return next(iter(present))
+
+
+PREFERENCE = ("none", "sd", "pd")  # speech measured best deterministic (docs/results.md)

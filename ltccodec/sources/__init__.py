@@ -1,0 +1,42 @@
+"""Training and test data by name, one module per data set: ``gaussian:<n>`` (i.i.d. N(0, 1) vectors) and
+``speech`` (MDCT frames of real recordings; see `sources.speech`). Digits and physics join here.
+
+Every source has a ``name``, a vector dimension ``dim``, seeded training batches (`sample`) and a fixed test
+set (`test_set`). Used by `train`, `evaluate` and the benchmarks; nothing here knows a codec.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+import numpy as np
+
+from ltccodec.errors import UsageError
+
+
+class Source(Protocol):
+    name: str
+    dim: int
+
+    @property
+    def gaussian(self) -> bool: ...
+
+    def sample(self, count: int, rng: np.random.Generator) -> np.ndarray: ...
+
+    def test_set(self, count: int) -> np.ndarray: ...
+
+
+def source_by_name(name: str) -> Source:
+    """A source from its name: ``gaussian:<n>`` or ``speech`` (prepared with ``ltc data speech``)."""
+    text = name.strip().lower()
+    match = re.fullmatch(r"gaussian:(\d+)", text)
+    if match and 1 <= int(match.group(1)) <= 4096:
+        from ltccodec.sources.gaussian import GaussianSource
+
+        return GaussianSource(f"gaussian:{int(match.group(1))}", int(match.group(1)))
+    if text == "speech":
+        from ltccodec.sources.speech import SpeechSource
+
+        return SpeechSource.load()
+    raise UsageError(f"unknown data source {name!r}; available: gaussian:<n>, speech")

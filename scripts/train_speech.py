@@ -1,0 +1,83 @@
+"""Train the speech models: writes one JSON config per model into configs/speech/ and runs `ltc train` on each
+(two at a time, one torch thread each), logging to runs/speech/logs/. Rerunning skips finished models and resumes
+interrupted ones from their checkpoints. Prepare the data first: `ltc data speech`.
+
+    .venv/bin/python scripts/train_speech.py [--only NAME_SUBSTRING] [--jobs 2] [--out runs/speech/models]
+
+The shipped ladder (models/speech-bw16-*) is copied from --out by hand after checking the figures
+(docs/results.md says which).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STEPS = {"q1": 0.6, "q2": 0.35, "q3": 0.2, "q4": 0.13, "q5": 0.08}  # MDCT step sizes of the rate points
+MODES = ["none", "pd", "1bits", "nesting3", "sd"]
+BASE = {"source": "speech", "transform": "diagonal", "latent": 96, "lambda_mse": 16.0, "lambda_perception": 0.0,
+        "epochs": 8, "steps_per_epoch": 100, "batch_size": 512, "learning_rate": 3e-3, "final_learning_rate": 3e-4,
+        "train_analysis": False, "centroid": True, "seed": 0}
+LATTICE_TOKENS = {"BW16": "bw16", "Z1": "z", "D16*": "d16s", "Leech": "leech"}
+
+
+def plan() -> list[tuple[str, dict]]:
+    runs = []
+    for point in ["q3", "q1", "q2", "q4", "q5"]:  # the default rate point first
+        for mode in MODES:
+            runs.append((f"speech-bw16-{mode}-{point}", {"lattice": "BW16", "randomness": mode, "point": point}))
+    for lattice in ["Z1", "D16*", "Leech"]:  # lattice ablation at two rate points
+        for point in ["q2", "q4"]:
+            for mode in ["none", "sd"]:
+                runs.append((f"speech-{LATTICE_TOKENS[lattice]}-{mode}-{point}",
+                             {"lattice": lattice, "randomness": mode, "point": point}))
+    for weight in [30.0, 300.0]:  # perception weight λ2 at the default rate point
+        for mode in ["none", "pd", "sd"]:
+            runs.append((f"speech-bw16p{int(weight)}-{mode}-q3",
+                         {"lattice": "BW16", "randomness": mode, "point": "q3", "lambda_perception": weight}))
+    configs = []
+    for name, spec in runs:
+        config = dict(BASE, lattice=spec["lattice"], randomness=spec["randomness"],
+                      init_scale=round(1.0 / STEPS[spec["point"]], 6),
+                      lambda_perception=spec.get("lambda_perception", 0.0))
+        configs.append((name, config))
+    return configs
+
+
+def run_one(name: str, config: dict, out: Path) -> str:
+    if (out / f"{name}.json").exists():
+        return f"{name}: done before"
+    path = ROOT / "configs" / "speech" / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config, indent=2) + "\n")
+    logs = ROOT / "runs" / "speech" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    command = [str(Path(sys.executable).parent / "ltc"), "train", "--config", str(path.relative_to(ROOT)),
+               "--name", name, "--out-dir", str(out), "--run-dir", f"runs/speech/runs/{name}", "--quiet"]
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    with (logs / f"{name}.log").open("w") as log:
+        done = subprocess.run(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return f"{name}: exit {done.returncode}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--out", default="runs/speech/models")
+    args = parser.parse_args()
+    out = ROOT / args.out
+    chosen = [(n, c) for n, c in plan() if args.only in n]
+    with ThreadPoolExecutor(args.jobs) as pool:
+        for line in pool.map(lambda nc: run_one(nc[0], nc[1], out), chosen):
+            print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
