@@ -62,18 +62,21 @@ class NumpyPrior:
                    tuple(get(f"prior.biases.{k}").astype(np.float64) for k in range(count)),
                    tuple(np.tanh(get(f"prior.factors.{k}").astype(np.float64)) for k in range(count - 1)))
 
-    def log_density(self, y: np.ndarray) -> np.ndarray:
-        """Natural-log density of each coordinate of ``y`` ``[..., C]`` (float64)."""
+    def log_density(self, y: np.ndarray, channels: np.ndarray | None = None) -> np.ndarray:
+        """Natural-log density of each coordinate of ``y`` ``[..., C]`` (float64); with ``channels`` (int ``[C]``),
+        column ``c`` of ``y`` is evaluated under the density of coordinate ``channels[c]``."""
+        pick = (lambda a: a) if channels is None else (lambda a: a[channels])
         shape = y.shape
         x = y.reshape(-1, shape[-1])[:, :, None]  # [N, C, 1]: the chain's widths are tiny, so broadcast
         slope = np.ones_like(x)
         for k, (matrix, bias) in enumerate(zip(self.matrices, self.biases, strict=True)):
-            x = _small_matmul(matrix, x) + bias[:, :, 0]
-            slope = _small_matmul(matrix, slope)
+            x = _small_matmul(pick(matrix), x) + pick(bias)[:, :, 0]
+            slope = _small_matmul(pick(matrix), slope)
             if k < len(self.factors):
                 bump = np.tanh(x)
-                slope = slope * (1.0 + self.factors[k][:, :, 0] * (1.0 - bump * bump))
-                x = x + self.factors[k][:, :, 0] * bump
+                factor = pick(self.factors[k])[:, :, 0]
+                slope = slope * (1.0 + factor * (1.0 - bump * bump))
+                x = x + factor * bump
         h, slope = x[:, :, 0].reshape(shape), slope[:, :, 0].reshape(shape)
         return -np.logaddexp(0.0, -h) - np.logaddexp(0.0, h) + np.log(slope)
 
@@ -90,6 +93,47 @@ class NumpyPrior:
         weights = np.exp(log_p)
         mean = (weights * nodes).sum(-1) / weights.sum(-1)
         return np.where(np.isfinite(mean), mean, centers)
+
+
+@dataclass(frozen=True, eq=False)
+class CentroidTable:
+    """Per coordinate, the shift from a cell's center to the prior's mean over its box, tabulated against the
+    center on a grid of ``1/STEPS`` of the box side over the coded range, and linearly interpolated (the shift
+    is a smooth function of the center; clamped beyond the grid). Built once per model: decoding then costs
+    one interpolation per value instead of a quadrature of the prior."""
+
+    start: np.ndarray  # float64 [C] first grid point
+    step: np.ndarray  # float64 [C] grid spacing
+    shifts: tuple[np.ndarray, ...]  # float64 [G_c] per coordinate
+
+    STEPS = 16
+
+    @classmethod
+    def build(cls, prior: NumpyPrior, lattice: Lattice, tables: CodingTables) -> CentroidTable:
+        side = np.abs(np.diag(lattice.lower_generator))
+        step = side / cls.STEPS
+        start = (tables.low - 2.0) * side
+        counts = ((tables.size + 3) * cls.STEPS + 1).astype(np.int64)
+        channel = np.repeat(np.arange(len(side)), counts)  # every grid point of every coordinate, flat: [E]
+        first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        grid = start[channel] + step[channel] * (np.arange(len(channel)) - first[channel])
+        offsets = (np.arange(16) + 0.5) / 16 - 0.5
+        nodes = grid[None, :] + offsets[:, None] * side[channel][None, :]  # [P, E]
+        log_p = prior.log_density(nodes, channel)
+        weights = np.exp(log_p - log_p.max(axis=0, keepdims=True))
+        mean = (weights * nodes).sum(0) / weights.sum(0)
+        shift = np.where(np.isfinite(mean), mean - grid, 0.0)
+        return cls(start, step, tuple(np.split(shift, np.cumsum(counts)[:-1])))
+
+    def centroids(self, centers: np.ndarray) -> np.ndarray:
+        """``[N, C]`` float64 estimates of the latent for cell centers ``[N, C]``."""
+        out = np.empty_like(centers)
+        for j, shift in enumerate(self.shifts):
+            position = np.clip((centers[:, j] - self.start[j]) / self.step[j], 0.0, len(shift) - 1.0)
+            low = np.minimum(position.astype(np.int64), len(shift) - 2)
+            fraction = position - low
+            out[:, j] = centers[:, j] + shift[low] * (1.0 - fraction) + shift[low + 1] * fraction
+        return out
 
 
 def _small_matmul(matrix: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -115,6 +159,7 @@ class NumpyModel:
             else by_name(f"{card.lattice}^{card.latent_dim // by_name(card.lattice).dim}")
         self.dither_scale = float(np.exp(weights["log_dither_scale"]))
         self.prior = NumpyPrior.from_weights(weights) if card.centroid else None
+        self._centroid_table: CentroidTable | None = None
         try:
             self.analysis, self.synthesis = _transforms(card, weights)
         except KeyError as error:
@@ -132,7 +177,7 @@ class NumpyModel:
         if shared is not None:
             center = center + shared
         if self.prior is not None:
-            center = self.prior.box_centroids(center, self.lattice)
+            center = self.centroid_table().centroids(center)
         center = center.astype(np.float32)
         if private is not None:
             center = center + np.float32(self.dither_scale) * private.astype(np.float32)
@@ -140,6 +185,14 @@ class NumpyModel:
 
     def private_dither(self, randomness: Randomness, count: int, rng: np.random.Generator) -> np.ndarray | None:
         return private_dither(self.lattice, randomness, count, rng)
+
+    def centroid_table(self) -> CentroidTable:
+        """The decoder's tabulated cell means (built on first use)."""
+        if self._centroid_table is None:
+            if self.prior is None or self.tables is None:
+                raise ValueError("this model decodes to cell centers")
+            self._centroid_table = CentroidTable.build(self.prior, self.lattice, self.tables)
+        return self._centroid_table
 
 
 def _transforms(card: modelfile.ModelCard, weights: dict[str, np.ndarray]) -> tuple[Layer, Layer]:
