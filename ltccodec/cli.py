@@ -368,7 +368,7 @@ _KEY_HELP = "Key for the shared dither: a file's bytes (else $LTC_KEY, else the 
               help="none | 0 (pd) | <N>bits (QSD, a = 2^N) | inf (sd). Default: the model's own (speech: none).")
 @click.option("--nesting", type=click.IntRange(2, 65536), help="QSD with this integer nesting ratio a.")
 @click.option("-b", "--bitrate", type=click.FloatRange(0, min_open=True), metavar="KBPS",
-              help="Audio: the highest rate point at or below KBPS kbit/s [8].")
+              help="Audio: the highest rate point at or below KBPS kbit/s [default: speech-bw16-q3].")
 @click.option("-q", "--quality", type=click.IntRange(1), metavar="Q", help="Rate point of the ladder, 1 = lowest.")
 @click.option("--key-file", type=click.Path(dir_okay=False), help=_KEY_HELP)
 @click.option("--nonce", metavar="HEX", help="32 hex digits (default: random from the OS); for reproducible output.")
@@ -383,8 +383,8 @@ def encode(input_path: str, output: str, model: str | None, randomness: str | No
     length and sample format. A .npy array's last axis must be the model's source dimension.
 
     \b
-    Without --model, audio uses the speech-bw16 ladder; --bitrate / --quality pick its rate
-    point. A family name (a model name without its randomness, e.g. speech-bw16-q3 or
+    Without --model, audio uses speech-bw16-q3; --bitrate / --quality pick a rate point
+    of its ladder. A family name (a model name without its randomness, e.g. speech-bw16-q3 or
     gaussian8-e8-l2) takes the member trained for --randomness.
 
     \b

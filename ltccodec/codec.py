@@ -188,14 +188,14 @@ def decode_stream(stream: BinaryIO, key: keyed.Key | None = None, seed: int | No
 
 def _decode_vectors(stream: BinaryIO, header: Header, loaded: LoadedModel, key: keyed.Key, seed: int | None,
                     progress: Progress | None) -> tuple[np.ndarray, np.ndarray | None]:
-    """The decoded vectors ``[N, n]`` (float32) and, for audio, their gain indices ``[N]``."""
+    """The decoded vectors ``[N, n]`` (float32) and, for audio, their gain indices ``[N, B]``."""
     rand = _randomness_of(header)
     rng = np.random.default_rng(seed)
     tables, lattice = loaded.model.tables, loaded.model.lattice
     assert tables is not None
     spec = loaded.card.framing
     out = np.empty((header.vectors, header.source_dim), dtype=np.float32)
-    gains = np.empty(header.vectors, dtype=np.int64) if spec is not None else None
+    gains = np.empty((header.vectors, spec.band_count), dtype=np.int64) if spec is not None else None
     start = 0
     for index, (payload, count, frame) in enumerate(zip(container.read_frames(stream, header), header.frame_sizes(),
                                                         header.frames, strict=True)):

@@ -88,13 +88,14 @@ def _conditions(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dith
 
 def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_coords: np.ndarray | None,
            nesting: int, side: np.ndarray | None = None, side_counts: np.ndarray | None = None) -> np.ndarray:
-    """Compress integer coordinates (int64 ``[N, L]``) to uint32 words; ``side`` symbols (audio gains), if
-    given, go first, each against the fixed integer pmf ``side_counts`` (summing to 2^16)."""
+    """Compress integer coordinates (int64 ``[N, L]``) to uint32 words; ``side`` symbols (audio gains, ``[N, B]``),
+    if given, go first in row-major order, column ``b`` against the fixed integer pmf ``side_counts[b]`` (each row
+    summing to 2^16)."""
     encoder = constriction.stream.queue.RangeEncoder()
     if side is not None:
         if side_counts is None:
             raise ValueError("side symbols need their table")
-        encoder.encode(side.astype(np.int32), _categorical(), _side_probabilities(side_counts, len(side)))
+        encoder.encode(side.reshape(-1).astype(np.int32), _categorical(), _side_probabilities(side_counts, len(side)))
     for j, shift, bucket in _conditions(tables, lattice, coords, dither_coords, nesting):
         symbols = coords[:, j] + shift - tables.low[j]
         escape = (symbols < 0) | (symbols >= tables.size[j] - 1)
@@ -113,14 +114,15 @@ def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_co
 def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int,
            dither_coords: np.ndarray | None, nesting: int, side_count: int = 0,
            side_counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """Inverse of `encode`: int64 ``[count, L]`` coordinates, and the ``side_count`` side symbols (int64) or
-    None when there are none."""
+    """Inverse of `encode`: int64 ``[count, L]`` coordinates, and the side symbols (int64 ``[side_count, B]``, B
+    the rows of ``side_counts``) or None when ``side_count`` is 0."""
     decoder = constriction.stream.queue.RangeDecoder(np.ascontiguousarray(words, dtype=np.uint32))
     side = None
     if side_count:
         if side_counts is None:
             raise ValueError("side symbols need their table")
         side = decoder.decode(_categorical(), _side_probabilities(side_counts, side_count)).astype(np.int64)
+        side = side.reshape(side_count, len(side_counts))
     coords = np.zeros((count, lattice.dim), dtype=np.int64)
     for j, shift, bucket in _conditions(tables, lattice, coords, dither_coords, nesting):
         symbols = decoder.decode(_categorical(), tables.probabilities(j, bucket)).astype(np.int64)
@@ -135,9 +137,10 @@ def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int
 
 
 def _side_probabilities(counts: np.ndarray, count: int) -> np.ndarray:
-    """``[count, A]`` rows of the exact dyadic pmf ``counts / 2^16`` (one per symbol, as constriction wants)."""
-    row = counts.astype(np.float64) / float(1 << 16)
-    return np.ascontiguousarray(np.broadcast_to(row, (count, len(row))))
+    """``[count·B, A]``: the exact dyadic pmfs ``counts / 2^16`` (``[B, A]``), one row per symbol of ``count``
+    rows of B side symbols, as constriction wants them."""
+    rows = counts.astype(np.float64) / float(1 << 16)
+    return np.ascontiguousarray(np.tile(rows, (count, 1)))
 
 
 def table_bits(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_coords: np.ndarray | None,

@@ -62,7 +62,8 @@ def evaluate_audio(model: LTCModel, source: Source, randomness: Randomness, seed
         vectors, gains = fr.to_vectors(clip, framing)
         rec = model.reconstruct(torch.from_numpy(vectors), randomness, rng)
         out = fr.from_vectors(rec.x_hat.double().numpy(), gains, framing, len(clip))
-        bits += float(rec.bits.double().sum()) + float(gain_bits[fr.gain_deltas(gains, framing)].sum())
+        symbols = fr.gain_deltas(gains, framing)
+        bits += float(rec.bits.double().sum()) + float(gain_bits[np.arange(symbols.shape[1]), symbols].sum())
         seconds += len(clip) / framing.sample_rate
         signal += float(np.sum(clip**2))
         noise += float(np.sum((clip - out) ** 2))

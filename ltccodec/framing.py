@@ -2,10 +2,12 @@
 
 A modified discrete cosine transform (MDCT; Princen–Bradley time-domain aliasing cancellation, sine window,
 50 % overlap) cuts the signal into frames of ``hop`` coefficients with perfect reconstruction by overlap-add.
-Speech is loud and quiet in turn, so each frame carries a gain index ``q`` (side information, coded losslessly)
-and the model sees the coefficients divided by ``gain(q) ** exponent``: with exponent ½ quiet frames keep a
-share of the bits without getting the same SNR as loud ones (the partial normalization measured best in
-../shared/DESIGN.md §7). Pure numpy; knows no model, coder or file. Used by `sources.speech` and `codec`.
+Speech is loud and quiet in turn, so each frame carries gain indices ``q`` (side information, coded losslessly),
+one per band of coefficients (one band: the whole frame), and the model sees each band's coefficients divided by
+``gain(q) ** exponent``: with exponent ½ quiet frames keep a share of the bits without getting the same SNR as
+loud ones (the partial normalization measured best in ../shared/DESIGN.md §7). With several bands the
+normalization follows the frame's spectral envelope, so dither noise does too. Pure numpy; knows no model, coder
+or file. Used by `sources.speech` and `codec`.
 """
 
 from __future__ import annotations
@@ -26,10 +28,30 @@ class Framing:
     gain_exponent: float = 0.5
     gain_min: int = -34  # lowest gain index: 2**-17, below 16-bit silence
     gain_max: int = 4  # highest gain index: 2**2
+    bands: tuple[int, ...] = ()  # upper edges of the gain bands (the last is ``hop``); () is one band
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bands", tuple(int(b) for b in self.bands))  # JSON gives lists
+        edges = self.band_edges
+        if any(b <= a for a, b in zip(edges[:-1], edges[1:], strict=True)) or edges[-1] != self.hop:
+            raise ValueError(f"band edges {self.bands} must rise to the hop {self.hop}")
 
     @property
     def gain_symbols(self) -> int:
         return self.gain_max - self.gain_min + 1
+
+    @property
+    def band_edges(self) -> tuple[int, ...]:
+        """``(0, e1, ..., hop)``."""
+        return (0, *(self.bands or (self.hop,)))
+
+    @property
+    def band_count(self) -> int:
+        return len(self.band_edges) - 1
+
+    @property
+    def band_widths(self) -> np.ndarray:
+        return np.diff(np.array(self.band_edges))
 
     def frames_for(self, samples: int) -> int:
         """MDCT frames that cover ``samples`` samples (plus the half window before and after)."""
@@ -70,21 +92,24 @@ def imdct(coefficients: np.ndarray, hop: int, samples: int) -> np.ndarray:
 
 
 def gain_indices(coefficients: np.ndarray, framing: Framing) -> np.ndarray:
-    """int64 ``[F]``: each frame's RMS on a log2 grid of ``gain_steps`` per octave, clipped to the range."""
-    rms = np.sqrt(np.mean(np.square(coefficients), axis=-1))
+    """int64 ``[F, B]``: each band's RMS on a log2 grid of ``gain_steps`` per octave, clipped to the range."""
+    power = np.square(coefficients)
+    edges = framing.band_edges
+    rms = np.sqrt(np.stack([power[:, a:b].mean(axis=-1) for a, b in zip(edges[:-1], edges[1:], strict=True)], 1))
     with np.errstate(divide="ignore"):
         index = np.round(framing.gain_steps * np.log2(rms))
     return np.clip(np.nan_to_num(index, neginf=framing.gain_min), framing.gain_min, framing.gain_max).astype(np.int64)
 
 
 def scales(indices: np.ndarray, framing: Framing) -> np.ndarray:
-    """float64 ``[F, 1]`` divisors of each frame: ``gain ** exponent``. Only the reconstruction uses them, never
-    a coded symbol, so a last-bit difference between machines cannot make encoder and decoder drift."""
-    return np.exp2(indices.astype(np.float64) * (framing.gain_exponent / framing.gain_steps))[:, None]
+    """float64 ``[F, hop]`` divisors of each coefficient: its band's ``gain ** exponent``. Only the reconstruction
+    uses them, never a coded symbol, so a last-bit difference between machines cannot make the two ends drift."""
+    per_band = np.exp2(indices.astype(np.float64) * (framing.gain_exponent / framing.gain_steps))  # [F, B]
+    return np.repeat(per_band, framing.band_widths, axis=1)
 
 
 def to_vectors(signal: np.ndarray, framing: Framing) -> tuple[np.ndarray, np.ndarray]:
-    """A mono signal at the model's rate -> (float32 ``[F, hop]`` normalized vectors, int64 ``[F]`` gains)."""
+    """A mono signal at the model's rate -> (float32 ``[F, hop]`` normalized vectors, int64 ``[F, B]`` gains)."""
     coefficients = mdct(signal, framing.hop)
     indices = gain_indices(coefficients, framing)
     return (coefficients / scales(indices, framing)).astype(np.float32), indices
@@ -96,24 +121,26 @@ def from_vectors(vectors: np.ndarray, indices: np.ndarray, framing: Framing, sam
 
 
 def gain_deltas(indices: np.ndarray, framing: Framing) -> np.ndarray:
-    """Symbols ``[F]`` of a run of gain indices: each index minus the one before (the first minus ``gain_min``),
-    shifted into ``[0, 2·G − 1)`` for G gain symbols. A run starts at every coded frame of a stream."""
-    previous = np.concatenate([[framing.gain_min], indices[:-1]])
+    """Symbols ``[F, B]`` of a run of gain indices ``[F, B]``: per band, each index minus the one before (the first
+    minus ``gain_min``), shifted into ``[0, 2·G − 1)`` for G gain symbols. A run starts at every coded frame."""
+    previous = np.concatenate([np.full((1, indices.shape[1]), framing.gain_min), indices[:-1]])
     return indices - previous + (framing.gain_symbols - 1)
 
 
 def gain_indices_from_deltas(symbols: np.ndarray, framing: Framing) -> np.ndarray:
-    """Inverse of `gain_deltas`; raises ValueError if an index leaves the gain range (corrupt data)."""
-    indices = framing.gain_min + np.cumsum(symbols.astype(np.int64) - (framing.gain_symbols - 1))
+    """Inverse of `gain_deltas` (``[F, B]``); raises ValueError if an index leaves the gain range (corrupt data)."""
+    indices = framing.gain_min + np.cumsum(symbols.astype(np.int64) - (framing.gain_symbols - 1), axis=0)
     if len(indices) and (indices.min() < framing.gain_min or indices.max() > framing.gain_max):
         raise ValueError("gain index out of range")
     return indices
 
 
 def gain_pmf(runs: list[np.ndarray], framing: Framing) -> np.ndarray:
-    """float64 ``[2·G − 1]``: frequencies of the gain symbols over runs of training indices, with one extra
-    count per symbol so that every symbol stays codable."""
-    counts = np.ones(2 * framing.gain_symbols - 1)
+    """float64 ``[B, 2·G − 1]``: per band, frequencies of the gain symbols over runs of training indices
+    (``[F, B]`` each), with one extra count per symbol so that every symbol stays codable."""
+    counts = np.ones((framing.band_count, 2 * framing.gain_symbols - 1))
     for run in runs:
-        counts += np.bincount(gain_deltas(run, framing), minlength=len(counts))
-    return counts / counts.sum()
+        symbols = gain_deltas(run, framing)
+        for band in range(framing.band_count):
+            counts[band] += np.bincount(symbols[:, band], minlength=counts.shape[1])
+    return counts / counts.sum(axis=1, keepdims=True)

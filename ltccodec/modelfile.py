@@ -202,8 +202,9 @@ def read_verified(path: Path) -> Verified:
     gain_counts = None
     if "side.gain_counts" in tensors:
         gain_counts = tensors["side.gain_counts"].astype(np.int64)
-        if card.framing is None or gain_counts.shape != (2 * card.framing.gain_symbols - 1,) \
-                or np.any(gain_counts < 1) or gain_counts.sum() != 1 << 16:
+        gain_counts = gain_counts[None] if gain_counts.ndim == 1 else gain_counts  # one band, as first written
+        if card.framing is None or gain_counts.shape != (card.framing.band_count, 2 * card.framing.gain_symbols - 1) \
+                or np.any(gain_counts < 1) or np.any(gain_counts.sum(axis=1) != 1 << 16):
             raise LtcError(f"{stem}: the gain table does not fit the model's framing")
     elif card.framing is not None:
         raise LtcError(f"{stem}: an audio model without a gain table")

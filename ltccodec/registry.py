@@ -25,9 +25,8 @@ from ltccodec.inference import NumpyModel, TorchModel, load_for_coding
 from ltccodec.randomness import Mode, Randomness
 
 MODELS_ENV = "LTC_MODELS"
-# The ladder used when no --model is given, per input kind, and its default rate point.
-DEFAULT_LADDERS = {"audio": "speech-bw16", "array": None}
-DEFAULT_BITRATE = {"audio": 8.0}
+# The family used when no --model is given, per input kind (its ladder when --bitrate or --quality is given).
+DEFAULT_FAMILIES = {"audio": "speech-bw16-q3", "array": None}
 
 
 @dataclass(frozen=True, eq=False)
@@ -165,7 +164,7 @@ def resolve(choice: Choice, kind: str, dirs: Sequence[Path] | None = None) -> tu
         return loaded, choice.randomness or trained_for(loaded.card)
     cards = list_models(dirs)
     names = {c.name: c for c in cards}
-    wanted = choice.model or DEFAULT_LADDERS.get(kind)
+    wanted = choice.model or DEFAULT_FAMILIES.get(kind)
     if wanted is None:
         raise UsageError(f"choose a model for this {kind} with --model (list them with `ltc models`)")
     if wanted in names and choice.bitrate is None and choice.quality is None:
@@ -199,10 +198,9 @@ def _pick_point(points: list[str], cards: Sequence[modelfile.ModelCard], choice:
         if not 1 <= choice.quality <= len(ordered):
             raise UsageError(f"--quality goes from 1 to {len(ordered)} for {ladder_of(ordered[0])}")
         return ordered[choice.quality - 1]
-    target = choice.bitrate if choice.bitrate is not None else DEFAULT_BITRATE.get(kind)
-    if target is None:
+    if choice.bitrate is None:
         return ordered[len(ordered) // 2]
-    below = [f for f in ordered if _rate_of(f, cards) <= target * 1.02]
+    below = [f for f in ordered if _rate_of(f, cards) <= choice.bitrate * 1.02]
     return below[-1] if below else ordered[0]
 
 

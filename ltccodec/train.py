@@ -125,7 +125,7 @@ def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str
     modelfile.round_weights(model)
     framing = getattr(source, "framing", None)
     if framing is not None:  # audio: the gains' integer table, then whole-recording figures
-        model.gain_counts = quantize_pmf(gain_pmf(source.train_gains, framing)[None])[0]
+        model.gain_counts = quantize_pmf(gain_pmf(source.train_gains, framing))
         metrics = evaluate_audio(model, source, randomness)
     else:
         metrics = evaluate(model, source, randomness, config.test_size)

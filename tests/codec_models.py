@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ltccodec import modelfile
+from ltccodec.framing import Framing
 from ltccodec.ltc import LTCModel, ModelConfig
 from ltccodec.prior import FactorizedPrior
+from ltccodec.tables import quantize_pmf
 from ltccodec.transforms import TransformConfig, TransformKind
 
 SPECS = {"test-z": ("Z1", 4, 4), "test-e8": ("E8", 8, 8), "test-bw16": ("BW16", 16, 16), "test-leech": ("Leech", 8, 24)}
@@ -28,4 +31,24 @@ def make_model(directory: Path, name: str, seed: int = 0, spec: str | None = Non
     modelfile.round_weights(model)
     training = modelfile.Training(randomness, 1.0, 0.0, 0, 0, seed, 0.0, "tests/codec_models.py")
     card = modelfile.card_for(model, name, f"gaussian:{n}", training)
+    return modelfile.save(model, card, directory / name)
+
+
+AUDIO_FRAMING = Framing(hop=16, gain_steps=1, gain_min=-17, gain_max=2, bands=(4, 8, 16))
+
+
+def make_audio_model(directory: Path, name: str, seed: int = 0, randomness: str = "none") -> modelfile.ModelCard:
+    """A small audio model (MDCT frames of 16 coefficients in three gain bands, BW16, cell means on decode)."""
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        config = TransformConfig(TransformKind.DIAGONAL, 16, 16, width=16, centroid=True)
+        model = LTCModel(ModelConfig(config, "BW16"))
+        model.prior = FactorizedPrior(16, init_scale=2.0)
+        with torch.no_grad():
+            model.analysis.log_scale.fill_(2.0)
+            model.synthesis.log_scale.fill_(-2.0)
+    modelfile.round_weights(model)
+    model.gain_counts = quantize_pmf(np.ones((AUDIO_FRAMING.band_count, 2 * AUDIO_FRAMING.gain_symbols - 1)))
+    training = modelfile.Training(randomness, 1.0, 0.0, 0, 0, seed, 0.0, "tests/codec_models.py")
+    card = modelfile.card_for(model, name, "speech", training, framing=AUDIO_FRAMING)
     return modelfile.save(model, card, directory / name)

@@ -7,22 +7,33 @@ first release, which must keep decoding. Regenerate (version 2 only) on purpose:
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ltccodec import codec, registry
+from ltccodec import codec, media, registry
 
-from .codec_models import make_model
+from .codec_models import make_audio_model, make_model
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 NONCE = bytes.fromhex("0f1e2d3c4b5a69788796a5b4c3d2e1f0")
 CASES = [("golden-e8", m) for m in ("none", "pd", "1bits", "nesting3", "sd")] + [
     ("golden-leech", "sd"), ("golden-leech", "2bits"), ("golden-bw16", "nesting3"), ("golden-z", "pd")]
 _SOURCES = {"golden-e8": "test-e8", "golden-leech": "test-leech", "golden-bw16": "test-bw16", "golden-z": "test-z"}
+AUDIO_CASES = [("golden-audio", m) for m in ("none", "sd", "2bits")]
 REGENERATE = os.environ.get("LTC_REGENERATE_GOLDEN") == "1"
+
+
+def _audio_input() -> media.Audio:
+    """0.2 s of stereo 8 kHz 16-bit: a chirp and faint noise."""
+    t = np.arange(1600) / 8000
+    chirp = 0.4 * np.sin(2 * np.pi * (200 + 4000 * t) * t)
+    noise = 0.01 * np.random.default_rng(7).normal(size=len(t))
+    samples = np.round(np.stack([chirp, noise], axis=1) * 32767) / 32768
+    return media.Audio(samples.astype(np.float32), 8000)
 
 
 def _input(n: int) -> np.ndarray:
@@ -41,6 +52,13 @@ def _regenerate() -> None:
         text = (GOLDEN / f"{golden}.json").read_text().replace(f'"name": "{source}"', f'"name": "{golden}"')
         (GOLDEN / f"{golden}.json").write_text(text)
         np.save(GOLDEN / f"{golden}.input.npy", _input(card.source_dim))
+    if not (GOLDEN / "golden-audio.json").exists():
+        make_audio_model(GOLDEN, "golden-audio", seed=11)
+        (GOLDEN / "golden-audio.input.wav").write_bytes(media.write_audio(_audio_input()))
+    for name, mode in AUDIO_CASES:
+        data = _encode_audio(name, mode)
+        (GOLDEN / f"{name}.{mode}.ltc").write_bytes(data)
+        np.save(GOLDEN / f"{name}.{mode}.out.npy", codec.decode(data, seed=5, dirs=[GOLDEN]))
     for name, mode in CASES:
         x = np.load(GOLDEN / f"{name}.input.npy")
         data = codec.encode(x, registry.by_name(name, dirs=[GOLDEN]), mode, nonce=NONCE, frame_vectors=64)
@@ -48,8 +66,24 @@ def _regenerate() -> None:
         np.save(GOLDEN / f"{name}.{mode}.out.npy", codec.decode(data, seed=5, dirs=[GOLDEN]))
 
 
+def _encode_audio(name: str, mode: str) -> bytes:
+    audio = media.read_audio((GOLDEN / f"{name}.input.wav").read_bytes(), "golden")
+    out = io.BytesIO()
+    codec.encode_audio(audio, out, registry.by_name(name, dirs=[GOLDEN]), mode, nonce=NONCE, frame_vectors=16)
+    return out.getvalue()
+
+
 if REGENERATE:
     _regenerate()
+
+
+@pytest.mark.parametrize("name, mode", AUDIO_CASES)
+def test_golden_audio_stream_decodes_and_encodes_as_recorded(name, mode):
+    data = (GOLDEN / f"{name}.{mode}.ltc").read_bytes()
+    assert data[4] == 2 and _encode_audio(name, mode) == data
+    result = codec.decode_stream(io.BytesIO(data), seed=5, dirs=[GOLDEN])
+    assert result.audio is not None and result.audio.samples.shape == (1600, 2)
+    np.testing.assert_allclose(result.audio.samples, np.load(GOLDEN / f"{name}.{mode}.out.npy"), rtol=0, atol=1e-5)
 
 
 @pytest.mark.parametrize("version", ["v1", "v2"])

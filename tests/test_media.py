@@ -32,7 +32,8 @@ def test_vectors_round_trip_and_gain_normalization(rng):
     x = np.concatenate([0.5 * rng.normal(size=4000), 1e-3 * rng.normal(size=4000)])
     vectors, gains = framing.to_vectors(x, spec)
     np.testing.assert_allclose(framing.from_vectors(vectors, gains, spec, len(x)), x, atol=1e-6)
-    loud, quiet = gains[5], gains[-5]
+    assert gains.shape == (len(vectors), 1)
+    loud, quiet = gains[5, 0], gains[-5, 0]
     assert loud - quiet == pytest.approx(2 * np.log2(500), abs=1.5)  # two steps per octave of RMS
     # exponent ½: a 500× quieter frame is divided by √500 less, so it stays about √500 smaller
     ratio = np.sqrt(np.mean(vectors[5] ** 2) / np.mean(vectors[-5] ** 2))
@@ -47,12 +48,36 @@ def test_silence_takes_the_lowest_gain():
 
 def test_gain_deltas_round_trip_and_reject_out_of_range():
     spec = framing.Framing()
-    gains = np.array([spec.gain_min, -10, -3, spec.gain_max, spec.gain_min])
+    gains = np.array([[spec.gain_min, -10, -3, spec.gain_max, spec.gain_min]]).T
     symbols = framing.gain_deltas(gains, spec)
     assert symbols.min() >= 0 and symbols.max() < 2 * spec.gain_symbols - 1
     np.testing.assert_array_equal(framing.gain_indices_from_deltas(symbols, spec), gains)
     with pytest.raises(ValueError, match="out of range"):
-        framing.gain_indices_from_deltas(np.array([2 * spec.gain_symbols - 2] * 2), spec)
+        framing.gain_indices_from_deltas(np.array([[2 * spec.gain_symbols - 2]] * 2), spec)
+
+
+def test_band_gains_follow_the_spectral_envelope(rng):
+    from ltccodec.sources.speech import FRAMINGS
+
+    spec = FRAMINGS["speech:bands8"]
+    t = np.arange(8000) / 8000
+    x = 0.3 * np.sin(2 * np.pi * 300 * t) + 0.003 * rng.normal(size=len(t))  # a loud tone over faint noise
+    vectors, gains = framing.to_vectors(x, spec)
+    assert gains.shape == (len(vectors), 8)
+    middle = gains[len(gains) // 2]
+    assert middle[2] - middle[-1] >= 6  # the tone's band (bins 6-9) is 6 octaves above the top band
+    np.testing.assert_allclose(framing.from_vectors(vectors, gains, spec, len(x)), x, atol=1e-6)
+    symbols = framing.gain_deltas(gains, spec)
+    np.testing.assert_array_equal(framing.gain_indices_from_deltas(symbols, spec), gains)
+    pmf = framing.gain_pmf([gains], spec)
+    assert pmf.shape == (8, 2 * spec.gain_symbols - 1) and np.allclose(pmf.sum(axis=1), 1.0)
+
+
+def test_band_edges_must_rise_to_the_hop():
+    with pytest.raises(ValueError, match="must rise"):
+        framing.Framing(bands=(4, 3, 96))
+    with pytest.raises(ValueError, match="must rise"):
+        framing.Framing(bands=(4, 90))
 
 
 @pytest.mark.parametrize("subtype, fmt, tolerance", [

@@ -25,6 +25,10 @@ NOT_SPEECH_FILES = frozenset({"beep.wav", "beeperr.wav", "ascending-2tone.wav", 
 SPLIT_SEED = 8000
 TEST_FRACTION = 0.1
 DATA_ENV = "LTC_DATA"
+# The framings of the speech sources: one gain per frame (3 dB steps), or one per band of eight (6 dB steps) whose
+# edges grow geometrically from 4 coefficients (167 Hz) to 96 (4 kHz), so dither noise follows the envelope.
+FRAMINGS = {"speech": Framing(),
+            "speech:bands8": Framing(gain_steps=1, gain_min=-17, gain_max=2, bands=(4, 6, 10, 16, 25, 39, 61, 96))}
 
 
 def cache_dir() -> Path:
@@ -112,12 +116,12 @@ class SpeechSource:
     test_clips: list[np.ndarray]  # float64 waveforms of the test recordings
 
     @classmethod
-    def load(cls, framing: Framing | None = None, folder: Path | None = None) -> SpeechSource:
-        framing = framing or Framing()
+    def load(cls, name: str = "speech", framing: Framing | None = None, folder: Path | None = None) -> SpeechSource:
+        framing = framing or FRAMINGS[name]
         train, gains = frames_of(load_split("train", folder), framing)
         clips = load_split("test", folder)
         test, _ = frames_of(clips, framing)
-        return cls("speech", framing.hop, train, test, gains, framing, clips)
+        return cls(name, framing.hop, train, test, gains, framing, clips)
 
     @property
     def gaussian(self) -> bool:
