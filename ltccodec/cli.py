@@ -428,8 +428,11 @@ def encode(input_path: str, output: str, model: str | None, randomness: str | No
               help="Output file (.wav/.flac/.ogg or .npy for audio, .npy for arrays), or - for stdout.")
 @click.option("--key-file", type=click.Path(dir_okay=False), help=_KEY_HELP)
 @click.option("--seed", type=int, help="Seed the decoder's private dither (default: OS randomness).")
+@click.option("--max-output-bytes", type=click.IntRange(1), metavar="N",
+              help="Refuse streams that decode to more than N bytes [$LTC_MAX_OUTPUT or 8 GiB].")
 @click.option("-f", "--force", is_flag=True, help="Overwrite OUT if it exists.")
-def decode(input_path: str, output: str, key_file: str | None, seed: int | None, force: bool) -> None:
+def decode(input_path: str, output: str, key_file: str | None, seed: int | None, max_output_bytes: int | None,
+           force: bool) -> None:
     """Decompress an .ltc stream (or - for stdin).
 
     \b
@@ -446,7 +449,8 @@ def decode(input_path: str, output: str, key_file: str | None, seed: int | None,
     from ltccodec import files
 
     bar = _FrameProgress("decode")
-    stats = files.decode_file(input_path, output, _key(key_file), seed, force, progress=bar)
+    stats = files.decode_file(input_path, output, _key(key_file), seed, force, progress=bar,
+                              max_output_bytes=max_output_bytes)
     bar.close()
     what = f"{stats.shape[0]} samples × {stats.shape[1]} channels at {stats.sample_rate} Hz" \
         if stats.kind == "audio" else f"array {stats.shape}"

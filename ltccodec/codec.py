@@ -29,6 +29,9 @@ from ltccodec.registry import LoadedModel, by_name
 
 SD_GRID = 1 << 16  # shared dither of SD is drawn on Λ / 2^16: a fixed-point grid both sides reproduce
 FRAME_VECTORS = 4096
+MAX_OUTPUT_ENV = "LTC_MAX_OUTPUT"
+DEFAULT_MAX_OUTPUT = 1 << 33  # 8 GiB of decoded values unless the user allows more
+CODER_SLACK_BITS = 64  # a range coder may end a frame a little under its symbols' summed information
 Progress = Callable[[int, int], None]
 _MODE_CODES = {Mode.DETERMINISTIC: ModeCode.NONE, Mode.PRIVATE: ModeCode.PRIVATE, Mode.QUANTIZED: ModeCode.QUANTIZED,
                Mode.SHARED: ModeCode.SHARED}
@@ -164,9 +167,11 @@ def decode_from(stream: BinaryIO, key: keyed.Key | None = None, seed: int | None
 
 
 def decode_stream(stream: BinaryIO, key: keyed.Key | None = None, seed: int | None = None,
-                  dirs: Sequence[Path] | None = None, progress: Progress | None = None) -> Decoded:
+                  dirs: Sequence[Path] | None = None, progress: Progress | None = None,
+                  max_output_bytes: int | None = None) -> Decoded:
     """Decode any stream. ``seed`` makes the private dither reproducible; ``progress(done, total)`` is called
-    after each frame."""
+    after each frame. A stream that declares more than ``max_output_bytes`` of decoded values (default:
+    ``$LTC_MAX_OUTPUT`` or 8 GiB) is refused before anything is allocated."""
     header = container.read_header(stream)
     if header.coder_id != entropy.CODER_ID or header.coder_version != entropy.CODER_VERSION:
         raise LtcError(f"stream written with coder {header.coder_id} v{'.'.join(map(str, header.coder_version))}, "
@@ -180,6 +185,8 @@ def decode_stream(stream: BinaryIO, key: keyed.Key | None = None, seed: int | No
         raise LtcError("the stream's kind does not match its model (corrupt file)")
     if header.kind is Kind.IMAGE:
         raise LtcError("this stream holds an image; this ltc decodes arrays and audio")
+    _check_output_size(header, max_output_bytes)
+    _check_payload_can_hold(header, loaded)
     vectors, gains = _decode_vectors(stream, header, loaded, key, seed, progress)
     if header.audio is None:
         return Decoded(header, array=vectors.astype(header.dtype).reshape(header.shape))
@@ -217,6 +224,45 @@ def _decode_vectors(stream: BinaryIO, header: Header, loaded: LoadedModel, key: 
         if progress is not None:
             progress(start, header.vectors)
     return out, gains
+
+
+def _check_output_size(header: Header, limit: int | None) -> None:
+    """Refuse streams that would decode to more than ``limit`` bytes (float32 working values)."""
+    import os
+
+    if limit is None:
+        text = os.environ.get(MAX_OUTPUT_ENV, "")
+        try:
+            limit = int(text) if text else DEFAULT_MAX_OUTPUT
+        except ValueError:
+            raise UsageError(f"${MAX_OUTPUT_ENV} must be a number of bytes, not {text!r}") from None
+    declared = 4 * header.vectors * header.source_dim
+    if header.audio is not None:
+        declared = max(declared, 4 * header.audio.samples * header.audio.channels)
+    if declared > limit:
+        raise LtcError(f"the stream declares {declared:,} bytes of decoded data, more than the limit of {limit:,} "
+                       f"(raise it with --max-output-bytes or ${MAX_OUTPUT_ENV} if you trust this file)")
+
+
+def _min_bits_per_vector(loaded: LoadedModel) -> float:
+    """The fewest bits any vector can cost under the model's integer tables: per coordinate (and gain band) the
+    cost of its most probable symbol in its most favourable bucket. A frame's payload can hold no more vectors
+    than its bits divided by this, which bounds what a small file can make the decoder produce."""
+    tables = loaded.model.tables
+    assert tables is not None
+    most = np.array([tables.counts[j, :, : tables.size[j]].max() for j in range(tables.latent)], dtype=np.float64)
+    bits = float(np.sum(tables.precision - np.log2(most)))
+    if loaded.model.gain_counts is not None:
+        bits += float(np.sum(16 - np.log2(loaded.model.gain_counts.max(axis=1).astype(np.float64))))
+    return bits
+
+
+def _check_payload_can_hold(header: Header, loaded: LoadedModel) -> None:
+    least = _min_bits_per_vector(loaded)
+    for index, (count, frame) in enumerate(zip(header.frame_sizes(), header.frames, strict=True)):
+        if count * least > 8 * frame.size + CODER_SLACK_BITS:
+            raise container.FormatError(f"frame {index} declares {count} vectors, more than its {frame.size} payload "
+                                        "bytes can hold (corrupt file or a decompression bomb)")
 
 
 def _restore_audio(vectors: np.ndarray, gains: np.ndarray, info: AudioInfo, loaded: LoadedModel) -> Audio:

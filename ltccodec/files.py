@@ -131,12 +131,13 @@ def encode_file(src: str, dst: str, choice: registry.Choice | None = None, key: 
 
 
 def decode_file(src: str, dst: str, key: Key | None = None, seed: int | None = None, force: bool = False,
-                progress: codec.Progress | None = None) -> DecodeStats:
+                progress: codec.Progress | None = None, max_output_bytes: int | None = None) -> DecodeStats:
     """Decode the .ltc file ``src`` to ``dst``: audio as WAV/FLAC/OGG by ``dst``'s extension (else the input's
     own format), or as a ``.npy`` array of samples; arrays as ``.npy``."""
     began = time.perf_counter()
     check_output(dst, force)
-    result = codec.decode_stream(io.BytesIO(read_input(src)), key, seed, progress=progress)
+    result = codec.decode_stream(io.BytesIO(read_input(src)), key, seed, progress=progress,
+                                 max_output_bytes=max_output_bytes)
     data, shape, rate, kind = _encode_output(result, dst)
     write_output(dst, data, force)
     return DecodeStats(kind, result.header.model_name, len(data), shape, rate, time.perf_counter() - began)

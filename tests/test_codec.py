@@ -278,3 +278,37 @@ def test_family_name_picks_the_member_for_the_randomness(tmp_path):
     assert done.returncode == 0, done.stderr.decode()
     info = subprocess.run([LTC, "info", "x.ltc"], env=_env(tmp_path), cwd=tmp_path, capture_output=True, timeout=120)
     assert b"fam-e8-pd-l2" in info.stdout
+
+
+def _declare(stream: bytes, vectors: int) -> bytes:
+    """The stream with its header rewritten (CRC recomputed) to declare ``vectors`` vectors in one frame that
+    keeps the first frame's payload: what a decompression bomb looks like."""
+    import dataclasses
+    import io
+
+    header = container.read_header(io.BytesIO(stream))
+    frame = header.frames[0]
+    bomb = dataclasses.replace(header, shape=(vectors, header.source_dim), vectors=vectors, frame_vectors=vectors,
+                               frames=(frame,))
+    start = len(container.pack_header(header))
+    return container.pack_header(bomb) + stream[start:start + frame.size]
+
+
+def test_a_small_file_cannot_declare_a_huge_output(models, tmp_path, stream):
+    done = _decode_bytes(models, tmp_path, _declare(stream, 1 << 20))
+    _expect_error(done, "more than its")
+    assert not (tmp_path / "out.npy").exists()
+
+
+def test_output_limit(models, tmp_path, stream):
+    _expect_error(_decode_bytes(models, tmp_path, stream, LTC_MAX_OUTPUT="1000"), "more than the limit of 1,000")
+    (tmp_path / "s.ltc").write_bytes(stream)
+    done = _run(["decode", str(tmp_path / "s.ltc"), "-o", str(tmp_path / "o.npy"), "--max-output-bytes", "9600"],
+                _env(models))
+    assert done.returncode == 0, done.stderr.decode()  # 300 vectors of 8 float32 values fit exactly
+
+
+def test_the_payload_bound_admits_real_streams_of_silence(models, tmp_path):
+    x = np.zeros((20_000, 8), dtype=np.float32)  # the cheapest input there is
+    data = _in_process(models, "test-e8", x, "none")
+    assert np.allclose(codec.decode(data, dirs=[models]).shape, x.shape)
