@@ -119,28 +119,35 @@ def _encode_vectors(flat: np.ndarray, gains: np.ndarray | None, out: BinaryIO, l
                     audio: AudioInfo | None) -> Header:
     key = key or keyed.DEFAULT_KEY
     nonce = nonce if nonce is not None else keyed.new_nonce()
-    tables, lattice = loaded.model.tables, loaded.model.lattice
-    assert tables is not None
     frames, payloads = [], []
-    for index, start in enumerate(range(0, len(flat), frame_vectors)):
-        x = np.ascontiguousarray(flat[start:start + frame_vectors], dtype=np.float32)
-        dither_coords, u = frame_dither(loaded, rand, key, nonce, index, len(x))
-        coords = loaded.model.to_symbols(x, u)
-        side = None
-        if gains is not None:
-            side = framing.gain_deltas(gains[start:start + frame_vectors], loaded.card.framing)
-        words = entropy.encode(tables, lattice, coords, dither_coords, nesting_of(rand), side,
-                               loaded.model.gain_counts)
-        payload = words.astype("<u4").tobytes()
-        frames.append(container.Frame(len(payload), zlib.crc32(payload), _symbol_check(coords, side)))
-        payloads.append(payload)
-        if progress is not None:
-            progress(min(start + frame_vectors, len(flat)), len(flat))
+    with np.errstate(all="ignore"):  # values too large for the model end in the coder's one-line range error
+        for index, start in enumerate(range(0, len(flat), frame_vectors)):
+            part = slice(start, start + frame_vectors)
+            frame, payload = _encode_frame(flat[part], None if gains is None else gains[part], loaded, rand, key,
+                                           nonce, index)
+            frames.append(frame)
+            payloads.append(payload)
+            if progress is not None:
+                progress(min(start + frame_vectors, len(flat)), len(flat))
     header = Header(loaded.name, bytes.fromhex(loaded.card.sha256), _MODE_CODES[rand.mode], nesting_of(rand), nonce,
                     keyed.key_check(key, nonce), entropy.CODER_ID, entropy.CODER_VERSION, kind, dtype, shape,
                     loaded.card.source_dim, loaded.card.latent_dim, len(flat), frame_vectors, tuple(frames), audio)
     container.write(header, payloads, out)
     return header
+
+
+def _encode_frame(vectors: np.ndarray, gains: np.ndarray | None, loaded: LoadedModel, rand: Randomness,
+                  key: keyed.Key, nonce: bytes, index: int) -> tuple[container.Frame, bytes]:
+    """Code frame ``index``: its vectors ``[V, n]`` and, for audio, their gains ``[V, B]``."""
+    tables, lattice = loaded.model.tables, loaded.model.lattice
+    assert tables is not None
+    x = np.ascontiguousarray(vectors, dtype=np.float32)
+    dither_coords, u = frame_dither(loaded, rand, key, nonce, index, len(x))
+    coords = loaded.model.to_symbols(x, u)
+    side = None if gains is None else framing.gain_deltas(gains, loaded.card.framing)
+    words = entropy.encode(tables, lattice, coords, dither_coords, nesting_of(rand), side, loaded.model.gain_counts)
+    payload = words.astype("<u4").tobytes()
+    return container.Frame(len(payload), zlib.crc32(payload), _symbol_check(coords, side)), payload
 
 
 @dataclass(frozen=True, eq=False)
