@@ -40,8 +40,8 @@ def plan() -> list[tuple[str, dict]]:
 
     The shipped ladder speech-bw16: the deterministic members with one gain per frame, the dithered members with
     gains per band (measured: dither noise then follows the spectral envelope, +0.6 PESQ at the same rate).
-    speech1g-bw16-*: dithered members with one gain per frame, for that comparison. speech-{z,d16s,leech}-*: the
-    lattice ablation. speech-bw16p300-*: perception weight λ2 = 300.
+    speech1g-bw16-*: dithered members with one gain per frame, for that comparison. speech-z-*: the same ladder on
+    the cubic lattice. speech-{d16s,leech}-*: the rest of the lattice ablation. speech-bw16p300-*: λ2 = 300.
     """
     runs = []
     for point in ["q3", "q1", "q2", "q4", "q5"]:
@@ -51,12 +51,15 @@ def plan() -> list[tuple[str, dict]]:
     for point in ["q3", "q1", "q2", "q4", "q5"]:
         for mode in DITHERED:
             runs.append((f"speech-bw16-{mode}-{point}", _config("BW16", mode, point, bands=True)))
-    for lattice in ["Z1", "D16*", "Leech"]:
+    for point in ["q3", "q1", "q2", "q4", "q5"]:  # the cubic lattice: the baseline, and measured the best here
+        runs.append((f"speech-z-none-{point}", _config("Z1", "none", point, bands=False)))
+        for mode in DITHERED:
+            runs.append((f"speech-z-{mode}-{point}", _config("Z1", mode, point, bands=True)))
+    for lattice in ["D16*", "Leech"]:
         token = LATTICE_TOKENS[lattice]
         for point in ["q2", "q4"]:
             runs.append((f"speech-{token}-none-{point}", _config(lattice, "none", point, bands=False)))
-        if lattice != "D16*":
-            runs.append((f"speech-{token}-sd-q3", _config(lattice, "sd", "q3", bands=True)))
+        runs.append((f"speech-{token}-sd-q3", _config(lattice, "sd", "q3", bands=True)))
     for mode in ["none", "pd", "sd"]:
         runs.append((f"speech-bw16p300-{mode}-q3", _config("BW16", mode, "q3", bands=mode != "none", weight=300.0)))
     return runs
