@@ -74,6 +74,7 @@ class ModelCard:
     format: str = FORMAT
     framing: Framing | None = None  # audio models: how a waveform becomes vectors
     centroid: bool = False  # the decoder uses the prior's mean over each cell (TransformConfig.centroid)
+    data: str = ""  # where the training and test data came from and how they were split
 
     def config(self) -> ModelConfig:
         from ltccodec.ltc import ModelConfig
@@ -97,10 +98,11 @@ class ModelCard:
 
 
 def card_for(model: LTCModel, name: str, source: str, training: Training,
-             metrics: tuple[Metrics, ...] = (), framing: Framing | None = None) -> ModelCard:
+             metrics: tuple[Metrics, ...] = (), framing: Framing | None = None, data: str = "") -> ModelCard:
     t = model.config.transform
     return ModelCard(name, source, model.config.lattice, t.kind.value, t.n, t.latent, t.width, t.depth, t.channels,
-                     float(model.dither_scale.detach()), training, metrics, framing=framing, centroid=t.centroid)
+                     float(model.dither_scale.detach()), training, metrics, framing=framing, centroid=t.centroid,
+                     data=data)
 
 
 def weights_bytes(model: LTCModel) -> bytes:

@@ -131,7 +131,7 @@ def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str
         metrics = evaluate(model, source, randomness, config.test_size)
     training = modelfile.Training(str(randomness), config.lambda_mse, config.lambda_perception, total_steps,
                                   config.batch_size, config.seed, round(seconds, 1), command)
-    card = modelfile.card_for(model, name, source.name, training, (metrics,), framing)
+    card = modelfile.card_for(model, name, source.name, training, (metrics,), framing, source.description)
     return modelfile.save(model, card, out)
 
 

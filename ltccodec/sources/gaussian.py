@@ -28,3 +28,7 @@ class GaussianSource:
     @property
     def gaussian(self) -> bool:
         return True
+
+    @property
+    def description(self) -> str:
+        return f"i.i.d. N(0, {self.variance:g}) vectors of {self.dim}; test set: seed {TEST_SEED}"

@@ -20,7 +20,7 @@ from ltccodec.framing import Framing, to_vectors
 
 PACKAGE = "asterisk-core-sounds-en-wav"
 SOUNDS_DIRS = (Path("/usr/share/asterisk/sounds/en_US_f_Allison"), Path("/usr/share/asterisk/sounds/en"))
-LICENCE = "CC-BY-SA-3.0 (recorded by Allison Smith; Asterisk core sounds, Digium, Inc.)"
+LICENCE = "CC-BY-SA-3.0; recorded by Allison Smith for the Asterisk core sounds, Digium, Inc."
 NOT_SPEECH_FILES = frozenset({"beep.wav", "beeperr.wav", "ascending-2tone.wav", "descending-2tone.wav"})
 SPLIT_SEED = 8000
 TEST_FRACTION = 0.1
@@ -85,6 +85,14 @@ def prepare(out: Path | None = None, folder: Path | None = None) -> Path:
     return out
 
 
+def describe(folder: Path | None = None) -> str:
+    """Where the speech data came from and how it was split (from the cache's manifest)."""
+    manifest = json.loads(((folder or cache_dir() / "speech") / "manifest.json").read_text())
+    return (f"{manifest['source']} ({manifest['licence']}): split by file with seed {manifest['split_seed']}, "
+            f"train {len(manifest['train']['files'])} files / {manifest['train']['seconds'] / 60:.1f} min, "
+            f"test {len(manifest['test']['files'])} files / {manifest['test']['seconds'] / 60:.1f} min")
+
+
 def load_split(part: str, folder: Path | None = None) -> list[np.ndarray]:
     """The clips of one split (float64 in [-1, 1)), as prepared by `prepare`."""
     folder = folder or cache_dir() / "speech"
@@ -126,6 +134,10 @@ class SpeechSource:
     @property
     def gaussian(self) -> bool:
         return False
+
+    @property
+    def description(self) -> str:
+        return describe()
 
     def sample(self, count: int, rng: np.random.Generator) -> np.ndarray:
         """float32 ``[count, hop]`` training frames drawn with replacement."""
