@@ -296,7 +296,7 @@ def bench_codec_command(names: tuple[str, ...], vectors: int, as_json: bool) -> 
 @bench.command("speech")
 @click.option("--files", type=click.IntRange(1), help="Only the first N test recordings (quick runs).")
 @click.option("--model", "models", multiple=True, metavar="M",
-              help="Our model, family or ladder (repeatable; default: speech-bw16 at every rate point).")
+              help="Our model, family or ladder (repeatable; default: speech-z at every rate point).")
 @click.option("--randomness", "-r", "randomness", multiple=True, metavar="R",
               help="Randomness for our models (repeatable) [none, pd, 4bits].")
 @click.option("--peers/--no-peers", default=True, show_default=True, help="Run Opus, Codec2, GSM, ADPCM, G.721.")
@@ -319,7 +319,7 @@ def bench_speech_command(files: int | None, models: tuple[str, ...], randomness:
     from ltccodec.bench import speech
 
     chosen = [speech.Setting(m, r) for m in models for r in randomness or ("none",)] if models else \
-        [speech.Setting("speech-bw16", r, quality=q) for r in randomness or ("none", "pd", "4bits")
+        [speech.Setting("speech-z", r, quality=q) for r in randomness or ("none", "pd", "4bits")
          for q in range(1, 6)]
     rows = speech.run(chosen if ours else (), None if peers else (), files, progress=_progress)
     click.echo(speech.format_table(rows))
@@ -368,7 +368,7 @@ _KEY_HELP = "Key for the shared dither: a file's bytes (else $LTC_KEY, else the 
               help="none | 0 (pd) | <N>bits (QSD, a = 2^N) | inf (sd). Default: the model's own (speech: none).")
 @click.option("--nesting", type=click.IntRange(2, 65536), help="QSD with this integer nesting ratio a.")
 @click.option("-b", "--bitrate", type=click.FloatRange(0, min_open=True), metavar="KBPS",
-              help="Audio: the highest rate point at or below KBPS kbit/s [default: speech-bw16-q3].")
+              help="Audio: the highest rate point at or below KBPS kbit/s [default: speech-z-q3].")
 @click.option("-q", "--quality", type=click.IntRange(1), metavar="Q", help="Rate point of the ladder, 1 = lowest.")
 @click.option("--key-file", type=click.Path(dir_okay=False), help=_KEY_HELP)
 @click.option("--nonce", metavar="HEX", help="32 hex digits (default: random from the OS); for reproducible output.")
@@ -383,8 +383,8 @@ def encode(input_path: str, output: str, model: str | None, randomness: str | No
     length and sample format. A .npy array's last axis must be the model's source dimension.
 
     \b
-    Without --model, audio uses speech-bw16-q3; --bitrate / --quality pick a rate point
-    of its ladder. A family name (a model name without its randomness, e.g. speech-bw16-q3 or
+    Without --model, audio uses speech-z-q3; --bitrate / --quality pick a rate point
+    of its ladder. A family name (a model name without its randomness, e.g. speech-z-q3 or
     gaussian8-e8-l2) takes the member trained for --randomness.
 
     \b

@@ -143,8 +143,14 @@ def _encode_frame(vectors: np.ndarray, gains: np.ndarray | None, loaded: LoadedM
     assert tables is not None
     x = np.ascontiguousarray(vectors, dtype=np.float32)
     dither_coords, u = frame_dither(loaded, rand, key, nonce, index, len(x))
+    side = None
+    if gains is not None:  # audio: silent frames send their gains only
+        side = framing.gain_deltas(gains, loaded.card.framing)
+        coded = ~framing.silent(gains, loaded.card.framing)
+        x = x[coded]
+        if u is not None:
+            dither_coords, u = dither_coords[coded], u[coded]
     coords = loaded.model.to_symbols(x, u)
-    side = None if gains is None else framing.gain_deltas(gains, loaded.card.framing)
     words = entropy.encode(tables, lattice, coords, dither_coords, nesting_of(rand), side, loaded.model.gain_counts)
     payload = words.astype("<u4").tobytes()
     return container.Frame(len(payload), zlib.crc32(payload), _symbol_check(coords, side)), payload
@@ -208,8 +214,9 @@ def _decode_vectors(stream: BinaryIO, header: Header, loaded: LoadedModel, key: 
     tables, lattice = loaded.model.tables, loaded.model.lattice
     assert tables is not None
     spec = loaded.card.framing
-    out = np.empty((header.vectors, header.source_dim), dtype=np.float32)
+    out = np.zeros((header.vectors, header.source_dim), dtype=np.float32)
     gains = np.empty((header.vectors, spec.band_count), dtype=np.int64) if spec is not None else None
+    coded = None if spec is None else (lambda side: ~framing.silent(framing.gain_indices_from_deltas(side, spec), spec))
     start = 0
     for index, (payload, count, frame) in enumerate(zip(container.read_frames(stream, header), header.frame_sizes(),
                                                         header.frames, strict=True)):
@@ -217,16 +224,19 @@ def _decode_vectors(stream: BinaryIO, header: Header, loaded: LoadedModel, key: 
         words = np.frombuffer(payload, dtype="<u4")
         try:
             coords, side = entropy.decode(tables, lattice, words, count, dither_coords, header.nesting,
-                                          count if spec is not None else 0, loaded.model.gain_counts)
+                                          count if spec is not None else 0, loaded.model.gain_counts, coded)
+            rows = np.arange(start, start + count)
             if gains is not None:
-                gains[start:start + count] = framing.gain_indices_from_deltas(side, spec)
+                gains[rows] = framing.gain_indices_from_deltas(side, spec)
+                active = ~framing.silent(gains[rows], spec)
+                rows, u = rows[active], None if u is None else u[active]
         except (ValueError, RuntimeError, OverflowError, AssertionError) as error:
             raise container.FormatError(f"frame {index} does not decode ({error}); corrupt file?") from None
         if _symbol_check(coords, side) != frame.symbols:
             raise container.FormatError(f"frame {index}: decoded symbols do not match the encoder's check "
                                         "(encoder/decoder drift or a corrupt file)")
-        private = loaded.model.private_dither(rand, count, rng)
-        out[start:start + count] = loaded.model.from_symbols(coords, u, private)
+        private = loaded.model.private_dither(rand, len(rows), rng)
+        out[rows] = loaded.model.from_symbols(coords, u, private)
         start += count
         if progress is not None:
             progress(start, header.vectors)
@@ -257,11 +267,10 @@ def _min_bits_per_vector(loaded: LoadedModel) -> float:
     than its bits divided by this, which bounds what a small file can make the decoder produce."""
     tables = loaded.model.tables
     assert tables is not None
+    if loaded.model.gain_counts is not None:  # audio: a silent vector costs its gains only
+        return float(np.sum(16 - np.log2(loaded.model.gain_counts.max(axis=1).astype(np.float64))))
     most = np.array([tables.counts[j, :, : tables.size[j]].max() for j in range(tables.latent)], dtype=np.float64)
-    bits = float(np.sum(tables.precision - np.log2(most)))
-    if loaded.model.gain_counts is not None:
-        bits += float(np.sum(16 - np.log2(loaded.model.gain_counts.max(axis=1).astype(np.float64))))
-    return bits
+    return float(np.sum(tables.precision - np.log2(most)))
 
 
 def _check_payload_can_hold(header: Header, loaded: LoadedModel) -> None:

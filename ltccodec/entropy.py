@@ -13,7 +13,7 @@ go through an escape symbol followed by two 16-bit uniform words.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import constriction
 import numpy as np
@@ -113,9 +113,12 @@ def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_co
 
 def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int,
            dither_coords: np.ndarray | None, nesting: int, side_count: int = 0,
-           side_counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+           side_counts: np.ndarray | None = None,
+           coded: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Inverse of `encode`: int64 ``[count, L]`` coordinates, and the side symbols (int64 ``[side_count, B]``, B
-    the rows of ``side_counts``) or None when ``side_count`` is 0."""
+    the rows of ``side_counts``) or None when ``side_count`` is 0. With ``coded``, a function of the side symbols
+    that says (bool ``[count]``) which vectors the encoder coded, only those rows' coordinates are read (the
+    encoder was given just those rows, with their dither) and returned."""
     decoder = constriction.stream.queue.RangeDecoder(np.ascontiguousarray(words, dtype=np.uint32))
     side = None
     if side_count:
@@ -123,6 +126,10 @@ def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int
             raise ValueError("side symbols need their table")
         side = decoder.decode(_categorical(), _side_probabilities(side_counts, side_count)).astype(np.int64)
         side = side.reshape(side_count, len(side_counts))
+    if coded is not None and side is not None:
+        mask = coded(side)
+        count = int(mask.sum())
+        dither_coords = None if dither_coords is None else dither_coords[mask]
     coords = np.zeros((count, lattice.dim), dtype=np.int64)
     for j, shift, bucket in _conditions(tables, lattice, coords, dither_coords, nesting):
         symbols = decoder.decode(_categorical(), tables.probabilities(j, bucket)).astype(np.int64)

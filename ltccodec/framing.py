@@ -29,6 +29,7 @@ class Framing:
     gain_min: int = -34  # lowest gain index: 2**-17, below 16-bit silence
     gain_max: int = 4  # highest gain index: 2**2
     bands: tuple[int, ...] = ()  # upper edges of the gain bands (the last is ``hop``); () is one band
+    silence: int | None = None  # frames whose every band gain is at most this are silent [gain_min + 3 octaves]
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "bands", tuple(int(b) for b in self.bands))  # JSON gives lists
@@ -39,6 +40,11 @@ class Framing:
     @property
     def gain_symbols(self) -> int:
         return self.gain_max - self.gain_min + 1
+
+    @property
+    def silent_at(self) -> int:
+        """The highest gain index of silence: RMS 2^-14 (−84 dBFS) by default, far below any noise floor."""
+        return self.gain_min + 3 * self.gain_steps if self.silence is None else self.silence
 
     @property
     def band_edges(self) -> tuple[int, ...]:
@@ -118,6 +124,12 @@ def to_vectors(signal: np.ndarray, framing: Framing) -> tuple[np.ndarray, np.nda
 def from_vectors(vectors: np.ndarray, indices: np.ndarray, framing: Framing, samples: int) -> np.ndarray:
     """Inverse of `to_vectors`: float64 ``[samples]``."""
     return imdct(np.asarray(vectors, dtype=np.float64) * scales(indices, framing), framing.hop, samples)
+
+
+def silent(indices: np.ndarray, framing: Framing) -> np.ndarray:
+    """bool ``[F]``: frames whose gains ``[F, B]`` are all at silence level. The codec sends only their gains and
+    the decoder makes them exact zeros: a factorized prior would spend bits on every coefficient of silence."""
+    return np.all(indices <= framing.silent_at, axis=1)
 
 
 def gain_deltas(indices: np.ndarray, framing: Framing) -> np.ndarray:

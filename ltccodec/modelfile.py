@@ -105,9 +105,9 @@ def card_for(model: LTCModel, name: str, source: str, training: Training,
                      data=data)
 
 
-def weights_bytes(model: LTCModel) -> bytes:
+def weights_bytes(model: LTCModel, buckets: int = tables_format.BUCKETS) -> bytes:
     """The model's parameters as float16 safetensors bytes, with the prior's integer coding tables frozen
-    from those very weights (deterministic for given weights)."""
+    from those very weights (deterministic for given weights) with ``buckets`` phase buckets."""
     import torch
     from safetensors.torch import save as save_tensors
 
@@ -118,7 +118,7 @@ def weights_bytes(model: LTCModel) -> bytes:
     if all(b.embedding is None for b in model.lattice.blocks):
         rounded = LTCModel(model.config)
         rounded.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()})
-        packed = tables_format.pack(freeze_tables(rounded.prior, rounded.lattice))
+        packed = tables_format.pack(freeze_tables(rounded.prior, rounded.lattice, buckets=buckets))
         tensors.update({f"tables.{k}": torch.from_numpy(v) for k, v in packed.items()})
     if model.gain_counts is not None:
         tensors["side.gain_counts"] = torch.from_numpy(model.gain_counts.astype(np.int32))
@@ -145,9 +145,9 @@ def files_of(path: Path) -> tuple[Path, Path]:
     return stem.parent / f"{stem.name}.json", stem.parent / f"{stem.name}.safetensors"
 
 
-def save(model: LTCModel, card: ModelCard, path: Path) -> ModelCard:
+def save(model: LTCModel, card: ModelCard, path: Path, buckets: int = tables_format.BUCKETS) -> ModelCard:
     """Write the weights and the card atomically; returns the card with its hash filled in."""
-    data = weights_bytes(model)
+    data = weights_bytes(model, buckets)
     card = dataclasses.replace(card, sha256=hashlib.sha256(data).hexdigest())
     card_path, weights_path = files_of(path)
     _atomic_write(weights_path, data)

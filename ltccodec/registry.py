@@ -1,9 +1,9 @@
 """The model registry: where model files are found, how they are named, and which one codes a given input.
 
-Names follow ``<ladder>-<randomness>-<point>``: ``speech-bw16-sd-q3`` is the model of the ``speech-bw16`` ladder
+Names follow ``<ladder>-<randomness>-<point>``: ``speech-z-sd-q3`` is the model of the ``speech-z`` ladder
 at rate point ``q3`` trained with shared dither. A *family* is a name without its randomness
-(``speech-bw16-q3``): members differ only in the randomness they were trained for. A *ladder* is a family
-without its rate point (``speech-bw16``): its families are rate points, picked by ``--bitrate`` or ``--quality``.
+(``speech-z-q3``): members differ only in the randomness they were trained for. A *ladder* is a family
+without its rate point (``speech-z``): its families are rate points, picked by ``--bitrate`` or ``--quality``.
 
 Models are looked up in ``$LTC_MODELS`` (a path list), the repository's ``models/`` and the ``models`` folder
 installed inside the package. A stream's model is looked up by name only, never as a path. Used by `codec`
@@ -26,7 +26,7 @@ from ltccodec.randomness import Mode, Randomness
 
 MODELS_ENV = "LTC_MODELS"
 # The family used when no --model is given, per input kind (its ladder when --bitrate or --quality is given).
-DEFAULT_FAMILIES = {"audio": "speech-bw16-q3", "array": None}
+DEFAULT_FAMILIES = {"audio": "speech-z-q3", "array": None}
 
 
 @dataclass(frozen=True, eq=False)

@@ -48,7 +48,9 @@ def make_audio_model(directory: Path, name: str, seed: int = 0, randomness: str 
             model.analysis.log_scale.fill_(2.0)
             model.synthesis.log_scale.fill_(-2.0)
     modelfile.round_weights(model)
-    model.gain_counts = quantize_pmf(np.ones((AUDIO_FRAMING.band_count, 2 * AUDIO_FRAMING.gain_symbols - 1)))
+    deltas = np.arange(2 * AUDIO_FRAMING.gain_symbols - 1) - (AUDIO_FRAMING.gain_symbols - 1)
+    pmf = np.exp(-np.abs(deltas))  # gains mostly stay put from frame to frame, as in speech
+    model.gain_counts = quantize_pmf(np.tile(pmf / pmf.sum(), (AUDIO_FRAMING.band_count, 1)))
     training = modelfile.Training(randomness, 1.0, 0.0, 0, 0, seed, 0.0, "tests/codec_models.py")
     card = modelfile.card_for(model, name, "speech", training, framing=AUDIO_FRAMING)
     return modelfile.save(model, card, directory / name)

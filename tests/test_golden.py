@@ -103,3 +103,22 @@ def test_golden_input_encodes_to_the_recorded_bytes(name, mode):
     x = np.load(GOLDEN / f"{name}.input.npy")
     data = codec.encode(x, registry.by_name(name, dirs=[GOLDEN]), mode, nonce=NONCE, frame_vectors=64)
     assert data == (GOLDEN / f"{name}.{mode}.ltc").read_bytes()
+
+
+@pytest.mark.parametrize("mode", ["none", "sd"])
+def test_silence_costs_only_its_gains_and_decodes_to_zeros(mode):
+    model = registry.by_name("golden-audio", dirs=[GOLDEN])
+    talk = _audio_input().samples
+    samples = np.concatenate([np.zeros((8000, 2), np.float32), talk, np.zeros((8000, 2), np.float32)])
+    streams = {}
+    for name, x in (("silence", np.zeros_like(samples)), ("mixed", samples)):
+        out = io.BytesIO()
+        codec.encode_audio(media.Audio(x, 8000), out, model, mode, nonce=NONCE)
+        streams[name] = out.getvalue()
+    # 2402 silent vectors cost their 3 gain symbols each (1.1 bits at this model's p(0) = 0.46) and the header;
+    # coding their coefficients too would take kilobytes
+    assert len(streams["silence"]) < 2402 * 3 * 1.2 / 8 + 200
+    assert len(streams["mixed"]) - len(streams["silence"]) > 1000  # 0.2 s of sound costs more than 2.4 s of silence
+    y = codec.decode(streams["mixed"], seed=1, dirs=[GOLDEN])
+    assert np.all(y[:7900] == 0) and np.all(y[-7900:] == 0)
+    assert np.sqrt(np.mean((y[8000:9600] - talk) ** 2)) < 0.1 * np.sqrt(np.mean(talk**2)) + 0.05

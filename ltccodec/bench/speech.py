@@ -407,7 +407,7 @@ class Setting:
     """One configuration of our codec: a model name, family, ladder or model file; a randomness (None: what the
     model was trained for); and a rate point, by ``bitrate`` (kbit/s) or ``quality`` (1..5), or neither."""
 
-    model: str = "speech-bw16"
+    model: str = "speech-z"
     randomness: str | None = None
     bitrate: float | None = None
     quality: int | None = None
@@ -420,7 +420,7 @@ class Setting:
         return " ".join(p for p in parts if p)
 
 
-DEFAULT_SETTINGS = tuple(Setting("speech-bw16", r, quality=q) for r in ("none", "pd") for q in range(1, 6))
+DEFAULT_SETTINGS = tuple(Setting("speech-z", r, quality=q) for r in ("none", "pd") for q in range(1, 6))
 
 
 @dataclass(frozen=True)
@@ -705,7 +705,7 @@ def speed(pair: CommandPair, audio: Path, repeats: int = SPEED_REPEATS) -> Speed
 
 def default_pairs() -> list[CommandPair]:
     """Our default ladder at quality 3 (randomness none) and Opus NB at 8 kbit/s."""
-    return [ltc_pair(Setting("speech-bw16", "none", quality=3)), opus_pair(8.0)]
+    return [ltc_pair(Setting("speech-z", "none", quality=3)), opus_pair(8.0)]
 
 
 def run_speed(pairs: Sequence[CommandPair] | None = None, seconds: float = SPEED_SECONDS,
@@ -752,7 +752,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     group.add_argument("--peers-only", action="store_true", help="leave out our codec")
     group.add_argument("--ours-only", action="store_true", help="leave out the peers")
     parser.add_argument("--model", action="append", default=None,
-                        help="our model, family or ladder (repeatable; default: speech-bw16 q1..q5, none and pd)")
+                        help="our model, family or ladder (repeatable; default: speech-z q1..q5, none and pd)")
     parser.add_argument("--speed", action="store_true", help="also time the command-line tools on 60 s of speech")
     args = parser.parse_args(argv)
     if args.files is not None and args.files < 1:
