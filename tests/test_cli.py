@@ -93,3 +93,20 @@ def test_train_then_eval_from_the_command_line(tmp_path: Path) -> None:
     assert evaluate.returncode == 0, evaluate.stderr
     assert "| 2bits | D4 |" in evaluate.stdout
     assert (tmp_path / "e.png").stat().st_size > 10_000 and (tmp_path / "e.csv").read_text().count("\n") == 3
+
+
+def test_the_wheel_carries_the_shipped_models(tmp_path) -> None:
+    """Models are found from an installed package too: the wheel puts models/ at ltccodec/models/."""
+    import zipfile
+
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", str(root), "--no-deps", "--no-build-isolation",
+                           "-q", "-w", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    names = zipfile.ZipFile(next(tmp_path.glob("ltccodec-*.whl"))).namelist()
+    shipped = sorted(p.name for p in (root / "models").glob("*.json"))
+    assert shipped and all(f"ltccodec/models/{name}" in names for name in shipped)
+    assert all(f"ltccodec/models/{name[:-5]}.safetensors" in names for name in shipped)
+    from ltccodec import registry
+
+    assert Path(registry.__file__).parent / "models" in registry.model_dirs()
