@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +76,13 @@ def measure(card, clips: list[np.ndarray], work: Path, directions: np.ndarray) -
             "sliced_w2": sliced_w2(ref, dec, directions), "files": len(clips)}
 
 
+def _measure_job(job: tuple) -> dict:
+    card, clips, directions = job
+    print(f"{card.name} ...", file=sys.stderr, flush=True)
+    with tempfile.TemporaryDirectory() as folder:
+        return measure(card, clips, Path(folder), directions)
+
+
 def plot(rows: list[dict], out: Path) -> Path:
     import matplotlib
 
@@ -112,19 +121,16 @@ def main() -> None:
     parser.add_argument("--out", default="docs/figures/speech")
     parser.add_argument("--files", type=int, default=None, help="only the first N test files")
     parser.add_argument("--only", default="", help="only models whose name contains this")
+    parser.add_argument("--jobs", type=int, default=2, help="models measured in parallel")
     args = parser.parse_args()
     cards = [c for c in registry.list_models([Path(args.models)]) if args.only in c.name]
     clips = speech.load_split("test")[: args.files]
     directions = np.random.default_rng(7).normal(size=(256, 96))
     directions /= np.linalg.norm(directions, axis=1, keepdims=True)
-    rows = []
-    import os
-
     os.environ["LTC_MODELS"] = args.models
-    with tempfile.TemporaryDirectory() as folder:
-        for card in sorted(cards, key=lambda c: c.name):
-            print(f"{card.name} ...", file=sys.stderr, flush=True)
-            rows.append(measure(card, clips, Path(folder), directions))
+    jobs = [(card, clips, directions) for card in sorted(cards, key=lambda c: c.name)]
+    with ProcessPoolExecutor(args.jobs) as pool:
+        rows = list(pool.map(_measure_job, jobs))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.with_suffix(".csv").open("w", newline="") as handle:
