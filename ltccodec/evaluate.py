@@ -52,6 +52,7 @@ def evaluate_audio(model: LTCModel, source: Source, randomness: Randomness, seed
     lattice points' box code length and the gains' integer code length, SNR, and PESQ narrowband (when the
     ``pesq`` package is installed; None otherwise)."""
     from ltccodec import framing as fr
+    from ltccodec.bench.speech import pesq_nb
 
     metrics = evaluate(model, source, randomness, len(source.test), seed)
     rng = np.random.default_rng(seed)
@@ -68,26 +69,10 @@ def evaluate_audio(model: LTCModel, source: Source, randomness: Randomness, seed
         signal += float(np.sum(clip**2))
         noise += float(np.sum((clip - out) ** 2))
         scores.append(pesq_nb(clip, out, framing.sample_rate))
-    pesq = None if any(s is None for s in scores) else float(np.mean(scores))
+    valid = [s for s in scores if s is not None]
+    pesq = float(np.mean(valid)) if valid else None
     return dataclasses.replace(metrics, kbps=bits / seconds / 1000, snr=10 * math.log10(signal / max(noise, 1e-30)),
                                pesq=pesq)
-
-
-def pesq_nb(reference: np.ndarray, degraded: np.ndarray, rate: int) -> float | None:
-    """PESQ narrowband (ITU-T P.862 via the ``pesq`` package) at 8 kHz, or None without the package."""
-    try:
-        from pesq import pesq
-    except ImportError:
-        return None
-    from ltccodec.media import resample
-
-    if rate != 8000:
-        reference = resample(reference[:, None], rate, 8000)[:, 0]
-        degraded = resample(degraded[:, None], rate, 8000)[:, 0]
-    try:
-        return float(pesq(8000, np.asarray(reference, np.float64), np.asarray(degraded, np.float64), "nb"))
-    except Exception:  # the package raises its own errors for clips without speech  # noqa: BLE001
-        return float("nan")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,7 +26,7 @@ import numpy as np
 import soundfile
 
 from ltccodec import files, framing, registry
-from ltccodec.evaluate import pesq_nb
+from ltccodec.bench.speech import pesq_nb
 from ltccodec.randomness import Randomness
 from ltccodec.sources import speech
 

@@ -4,7 +4,7 @@ interrupted ones from their checkpoints. Prepare the data first: `ltc data speec
 
     .venv/bin/python scripts/train_speech.py [--only NAME_SUBSTRING] [--jobs 2] [--out runs/speech/models]
 
-The shipped ladder (models/speech-bw16-*) is copied from --out by hand after checking the figures
+The shipped ladder (models/speech-z-*) is copied from --out by scripts/ship_speech.py after checking the figures
 (docs/results.md says which).
 """
 
@@ -38,10 +38,10 @@ def _config(lattice: str, mode: str, point: str, bands: bool, weight: float = 0.
 def plan() -> list[tuple[str, dict]]:
     """(name, config) of every speech model, the shipped ladder first.
 
-    The shipped ladder speech-bw16: the deterministic members with one gain per frame, the dithered members with
-    gains per band (measured: dither noise then follows the spectral envelope, +0.6 PESQ at the same rate).
-    speech1g-bw16-*: dithered members with one gain per frame, for that comparison. speech-z-*: the same ladder on
-    the cubic lattice. speech-{d16s,leech}-*: the rest of the lattice ablation. speech-bw16p300-*: λ2 = 300.
+    The ladder speech-bw16 (the seed's lattice): the deterministic members with one gain per frame, the dithered
+    members with gains per band (dither noise then follows the spectral envelope). speech1g-bw16-*: dithered members
+    with one gain per frame, for that comparison. speech-z-*: the same ladder on the cubic lattice (shipped: it
+    measured best). speech-{d16s,leech}-*: the rest of the lattice ablation. speech-bw16p300-*: λ2 = 300.
     """
     runs = []
     for point in ["q3", "q1", "q2", "q4", "q5"]:
