@@ -91,13 +91,12 @@ def plot(rows: list[dict], out: Path) -> Path:
 
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
     groups: dict[str, list[dict]] = {}
-    for r in rows:
-        weight = f" λ2={r['lambda_perception']:g}" if r["lambda_perception"] else ""
-        key = f"{r['lattice']} {r['randomness']}{weight}"
-        groups.setdefault(key, []).append(r)
+    for r in rows:  # one curve per ladder (name without randomness and rate point) and randomness
+        ladder = r["model"].rsplit("-", 2)[0]
+        groups.setdefault(f"{ladder} {r['randomness']}", []).append(r)
     for key, members in sorted(groups.items()):
         members.sort(key=lambda r: r["kbps"])
-        style = "-o" if key.startswith("BW16") and "λ2" not in key else "--s" if "λ2" not in key else ":^"
+        style = "-o" if key.startswith("speech-z ") else ":^" if key.startswith("speech1g") else "--s"
         for ax, field in zip(axes, ("pesq", "snr", "spectral_w2"), strict=True):
             ax.plot([r["kbps"] for r in members], [r[field] for r in members], style, ms=4, label=key)
     for ax, label in zip(axes, ("PESQ-NB (higher is better)", "SNR dB", "perception: spectral W2 (dB², 0 = real)"),
@@ -122,7 +121,14 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=None, help="only the first N test files")
     parser.add_argument("--only", default="", help="only models whose name contains this")
     parser.add_argument("--jobs", type=int, default=2, help="models measured in parallel")
+    parser.add_argument("--replot", action="store_true", help="only redraw OUT.png from OUT.csv")
     args = parser.parse_args()
+    if args.replot:
+        with Path(args.out).with_suffix(".csv").open() as handle:
+            rows = [{k: (v if k in ("model", "lattice", "randomness") else float(v)) for k, v in r.items()}
+                    for r in csv.DictReader(handle)]
+        print(f"wrote {plot(rows, Path(args.out))}", file=sys.stderr)
+        return
     cards = [c for c in registry.list_models([Path(args.models)]) if args.only in c.name]
     clips = speech.load_split("test")[: args.files]
     directions = np.random.default_rng(7).normal(size=(256, 96))
