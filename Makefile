@@ -1,5 +1,5 @@
 # Every target installs what it needs into .venv first (scripts/setup.sh; a no-op when up to date).
-.PHONY: demo demo-gaussian test bench lint
+.PHONY: demo demo-gaussian test bench bench-speech lint
 
 demo:
 	bash scripts/setup.sh
@@ -19,6 +19,12 @@ bench:
 	bash scripts/setup.sh
 	.venv/bin/ltc lattices
 	.venv/bin/ltc bench codec
+
+# Needs the recordings (apt-get install asterisk-core-sounds-en-wav) and, for the peers, opus-tools and codec2.
+bench-speech:
+	bash scripts/setup.sh
+	.venv/bin/ltc data speech
+	.venv/bin/ltc bench speech
 
 lint:
 	bash scripts/setup.sh dev
