@@ -86,7 +86,12 @@ def main() -> None:
     parser.add_argument("--only", default="")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", default="runs/speech/models")
+    parser.add_argument("--write-configs", action="store_true", help="only write configs/speech/*.json")
     args = parser.parse_args()
+    if args.write_configs:
+        for name, config in plan():
+            (ROOT / "configs" / "speech" / f"{name}.json").write_text(json.dumps(config, indent=2) + "\n")
+        return
     out = ROOT / args.out
     chosen = [(n, c) for n, c in plan() if args.only in n]
     with ThreadPoolExecutor(args.jobs) as pool:
