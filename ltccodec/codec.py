@@ -11,6 +11,7 @@ dither and tables from integers only; its private dither comes from OS randomnes
 from __future__ import annotations
 
 import io
+import os
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from ltccodec.errors import LtcError, UsageError
 from ltccodec.lattice import coset_coords
 from ltccodec.media import Audio, FileFormat, SampleFormat, fit_length, resample
 from ltccodec.randomness import Mode, Randomness
-from ltccodec.registry import LoadedModel, by_name
+from ltccodec.registry import LoadedModel, by_name, by_path, is_path
 
 SD_GRID = 1 << 16  # shared dither of SD is drawn on Λ / 2^16: a fixed-point grid both sides reproduce
 FRAME_VECTORS = 4096
@@ -58,12 +59,9 @@ ModelArg = str | Path | LoadedModel
 
 
 def _loaded(model: ModelArg) -> LoadedModel:
-    from ltccodec.registry import by_path
-
     if isinstance(model, LoadedModel):
         return model
-    path = Path(model)
-    return by_path(path) if path.suffix in (".json", ".safetensors") or len(path.parts) > 1 else by_name(str(model))
+    return by_path(Path(model)) if is_path(str(model)) else by_name(str(model))
 
 
 def _randomness(randomness: str | Randomness) -> Randomness:
@@ -245,8 +243,6 @@ def _decode_vectors(stream: BinaryIO, header: Header, loaded: LoadedModel, key: 
 
 def _check_output_size(header: Header, limit: int | None) -> None:
     """Refuse streams that would decode to more than ``limit`` bytes (float32 working values)."""
-    import os
-
     if limit is None:
         text = os.environ.get(MAX_OUTPUT_ENV, "")
         try:

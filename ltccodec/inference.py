@@ -17,7 +17,7 @@ import numpy as np
 
 from ltccodec import modelfile
 from ltccodec.errors import LtcError
-from ltccodec.lattice import Lattice, by_name
+from ltccodec.lattice import Lattice, covering
 from ltccodec.randomness import Randomness, private_dither
 from ltccodec.tables import CodingTables
 
@@ -155,8 +155,7 @@ class NumpyModel:
         self.card = card
         self.tables: CodingTables | None = verified.tables
         self.gain_counts = verified.gain_counts
-        self.lattice = by_name(card.lattice) if card.latent_dim == by_name(card.lattice).dim \
-            else by_name(f"{card.lattice}^{card.latent_dim // by_name(card.lattice).dim}")
+        self.lattice = covering(card.lattice, card.latent_dim)
         self.dither_scale = float(np.exp(weights["log_dither_scale"]))
         self.prior = NumpyPrior.from_weights(weights) if card.centroid else None
         self._centroid_table: CentroidTable | None = None

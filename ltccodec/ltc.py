@@ -18,8 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ltccodec.errors import UsageError
-from ltccodec.lattice import Lattice, by_name, uniform_dither
+from ltccodec.lattice import Lattice, covering, uniform_dither
 from ltccodec.prior import FactorizedPrior
 from ltccodec.randomness import Randomness, private_dither, shared_dither
 from ltccodec.tables import CodingTables
@@ -34,12 +33,7 @@ class ModelConfig:
     lattice: str  # the block lattice, e.g. "E8"; the latent uses a power of it
 
     def latent_lattice(self) -> Lattice:
-        block = by_name(self.lattice)
-        if self.transform.latent % block.dim:
-            raise UsageError(f"latent dimension {self.transform.latent} is not a multiple of {self.lattice}'s "
-                             f"dimension {block.dim}")
-        count = self.transform.latent // block.dim
-        return block if count == 1 else by_name(f"{self.lattice}^{count}")
+        return covering(self.lattice, self.transform.latent)
 
 
 @dataclass(frozen=True)

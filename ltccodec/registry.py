@@ -106,6 +106,12 @@ def find(name: str, dirs: Sequence[Path] | None = None) -> Path:
     raise LtcError(f"model {name} not found; see `ltc models`")
 
 
+def is_path(text: str) -> bool:
+    """Whether the user's model argument names a file (a path, or a model file's name) rather than a model."""
+    path = Path(text)
+    return len(path.parts) > 1 or path.suffix in (".json", ".safetensors") or modelfile.files_of(path)[0].is_file()
+
+
 def by_path(path: Path) -> LoadedModel:
     """A model file given by the user (either file of the pair, or their stem)."""
     loaded = _load(path, None)
@@ -158,8 +164,7 @@ class Choice:
 
 def resolve(choice: Choice, kind: str, dirs: Sequence[Path] | None = None) -> tuple[LoadedModel, Randomness]:
     """The model and randomness that code an input of ``kind`` ("audio", "array") as ``choice`` asks."""
-    if choice.model is not None and ("/" in choice.model or os.sep in choice.model
-                                     or modelfile.files_of(Path(choice.model))[0].is_file()):
+    if choice.model is not None and is_path(choice.model):
         loaded = by_path(Path(choice.model))
         return loaded, choice.randomness or trained_for(loaded.card)
     cards = list_models(dirs)

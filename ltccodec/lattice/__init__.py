@@ -14,7 +14,7 @@ from .dither import (
     uniform_dither,
 )
 from .measure import NsmEstimate, measure_nsm
-from .registry import BUILT_IN, by_name
+from .registry import BUILT_IN, by_name, covering
 
 __all__ = [
     "BUILT_IN",
@@ -22,6 +22,7 @@ __all__ = [
     "Lattice",
     "NsmEstimate",
     "by_name",
+    "covering",
     "coset_coords",
     "digits_to_index",
     "index_to_digits",

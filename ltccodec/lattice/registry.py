@@ -31,6 +31,15 @@ BUILT_IN = ("Z1", "A2", "D4", "D4*", "E8", "BW16", "Leech")
 """One representative of each family, for listings and benchmarks."""
 
 
+def covering(block: str, dim: int) -> Lattice:
+    """The power of the lattice ``block`` that has dimension ``dim`` (``E8``, 16 -> ``E8^2``); `UsageError` when
+    ``dim`` is not a multiple of the block's dimension."""
+    lattice = by_name(block)
+    if dim % lattice.dim:
+        raise UsageError(f"latent dimension {dim} is not a multiple of {block}'s dimension {lattice.dim}")
+    return lattice if dim == lattice.dim else by_name(f"{block}^{dim // lattice.dim}")
+
+
 def by_name(name: str) -> Lattice:
     """The unit-volume lattice called ``name``; raises `UsageError` with the accepted grammar otherwise."""
     text = name.strip()
