@@ -298,7 +298,7 @@ def bench_codec_command(names: tuple[str, ...], vectors: int, as_json: bool) -> 
 @click.option("--model", "models", multiple=True, metavar="M",
               help="Our model, family or ladder (repeatable; default: speech-z at every rate point).")
 @click.option("--randomness", "-r", "randomness", multiple=True, metavar="R",
-              help="Randomness for our models (repeatable) [none, pd, 4bits].")
+              help="Randomness for our models (repeatable) [with --model: its own; else none, pd, 4bits].")
 @click.option("--peers/--no-peers", default=True, show_default=True, help="Run Opus, Codec2, GSM, ADPCM, G.721.")
 @click.option("--ours/--no-ours", default=True, show_default=True, help="Run our codec.")
 @click.option("--speed/--no-speed", default=True, show_default=True,
@@ -318,7 +318,7 @@ def bench_speech_command(files: int | None, models: tuple[str, ...], randomness:
     """
     from ltccodec.bench import speech
 
-    chosen = [speech.Setting(m, r) for m in models for r in randomness or ("none",)] if models else \
+    chosen = [speech.Setting(m, r) for m in models for r in randomness or (None,)] if models else \
         [speech.Setting("speech-z", r, quality=q) for r in randomness or ("none", "pd", "4bits")
          for q in range(1, 6)]
     rows = speech.run(chosen if ours else (), None if peers else (), files, progress=_progress)

@@ -185,27 +185,35 @@ def resolve(choice: Choice, kind: str, dirs: Sequence[Path] | None = None) -> tu
         points = [f for f in families if ladder_of(f) == ladder]
         if not points:
             raise LtcError(f"model {wanted!r} not found (no model, family or ladder has that name); see `ltc models`")
-        family = _pick_point(points, cards, choice, kind)
+        family = _pick_point(points, cards, choice)
     randomness = choice.randomness or _default_randomness(family, cards)
     card = choose_member(family, randomness, cards)
     return by_name(card.name, dirs=dirs), randomness
 
 
-def _rate_of(family: str, cards: Sequence[modelfile.ModelCard]) -> float:
-    """A family's rate for ordering and --bitrate: kbit/s of its members if measured, else bits/dim."""
-    rates = [m.kbps if m.kbps is not None else m.rate for c in cards if family_of(c) == family for m in c.metrics]
+def _rate_of(family: str, cards: Sequence[modelfile.ModelCard], randomness: Randomness | None) -> float:
+    """A family's rate for ordering and --bitrate: the measured kbit/s (else bits/dim) of the member that would
+    code with ``randomness`` (default: the family's default randomness); infinite when no member would."""
+    try:
+        member = choose_member(family, randomness or _default_randomness(family, cards), cards)
+    except LtcError:
+        return float("inf")
+    rates = [m.kbps if m.kbps is not None else m.rate for m in member.metrics]
     return min(rates) if rates else 0.0
 
 
-def _pick_point(points: list[str], cards: Sequence[modelfile.ModelCard], choice: Choice, kind: str) -> str:
-    ordered = sorted(points, key=lambda f: _rate_of(f, cards))
+def _pick_point(points: list[str], cards: Sequence[modelfile.ModelCard], choice: Choice) -> str:
+    rate = {f: _rate_of(f, cards, choice.randomness) for f in points}
+    ordered = sorted((f for f in points if rate[f] < float("inf")), key=rate.__getitem__)
+    if not ordered:
+        raise LtcError(f"no rate point of {ladder_of(points[0])} has a model for randomness {choice.randomness}")
     if choice.quality is not None:
         if not 1 <= choice.quality <= len(ordered):
             raise UsageError(f"--quality goes from 1 to {len(ordered)} for {ladder_of(ordered[0])}")
         return ordered[choice.quality - 1]
     if choice.bitrate is None:
         return ordered[len(ordered) // 2]
-    below = [f for f in ordered if _rate_of(f, cards) <= choice.bitrate * 1.02]
+    below = [f for f in ordered if rate[f] <= choice.bitrate * 1.02]
     return below[-1] if below else ordered[0]
 
 

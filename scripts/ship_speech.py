@@ -15,7 +15,7 @@ from ltccodec import modelfile
 from ltccodec.sources import speech
 
 MODES = ["none", "pd", "1bits", "nesting3", "sd"]
-POINTS = ["q1", "q2", "q3", "q4", "q5"]
+POINTS = ["q0", "q1", "q2", "q3", "q4", "q5"]
 BUCKETS = 16
 
 

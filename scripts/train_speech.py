@@ -20,8 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # MDCT step sizes of the rate points: one gain per frame (deterministic members), gains per band (dithered ones)
-STEPS = {"q1": 0.6, "q2": 0.35, "q3": 0.2, "q4": 0.13, "q5": 0.08}
-BAND_STEPS = {"q1": 0.9, "q2": 0.55, "q3": 0.36, "q4": 0.24, "q5": 0.15}
+STEPS = {"q0": 1.1, "q1": 0.6, "q2": 0.35, "q3": 0.2, "q4": 0.13, "q5": 0.08}
+BAND_STEPS = {"q0": 1.6, "q1": 0.9, "q2": 0.55, "q3": 0.36, "q4": 0.24, "q5": 0.15}
 DITHERED = ["pd", "1bits", "nesting3", "sd"]
 BASE = {"source": "speech", "transform": "diagonal", "latent": 96, "lambda_mse": 16.0, "lambda_perception": 0.0,
         "epochs": 8, "steps_per_epoch": 100, "batch_size": 512, "learning_rate": 3e-3, "final_learning_rate": 3e-4,
@@ -57,7 +57,7 @@ def plan() -> list[tuple[str, dict]]:
     for point in ["q3", "q1", "q2", "q4", "q5"]:
         for mode in DITHERED:
             runs.append((f"speech-bw16-{mode}-{point}", _config("BW16", mode, point, bands=True)))
-    for point in ["q3", "q1", "q2", "q4", "q5"]:  # the cubic lattice: the baseline, and measured the best here
+    for point in ["q3", "q1", "q2", "q4", "q5", "q0"]:  # the cubic lattice, measured the best here; shipped
         runs.append((f"speech-z-none-{point}", _config("Z1", "none", point, bands=False, steps=SHIPPED_NONE_STEPS)))
         for mode in DITHERED:
             runs.append((f"speech-z-{mode}-{point}", _config("Z1", mode, point, bands=True)))
@@ -68,6 +68,8 @@ def plan() -> list[tuple[str, dict]]:
         runs.append((f"speech-{token}-sd-q3", _config(lattice, "sd", "q3", bands=True)))
     for mode in ["none", "pd", "sd"]:
         runs.append((f"speech-bw16p300-{mode}-q3", _config("BW16", mode, "q3", bands=mode != "none", weight=300.0)))
+    learned = dict(_config("Z1", "none", "q3", bands=False, steps=SHIPPED_NONE_STEPS), train_analysis=True)
+    runs.append(("speech-zlearn-none-q3", learned))  # the analysis scales learned too (MSE-driven allocation)
     return runs
 
 

@@ -95,8 +95,9 @@ def test_the_default_is_deterministic_at_the_default_rate_point(tmp_path):
     assert header["mode"] == "none" and header["model_name"] == "speech-z-none-q3"
 
 
-@pytest.mark.parametrize("flag, value, point", [("--bitrate", "3", "q1"), ("--bitrate", "100", "q5"),
-                                                ("--quality", "2", "q2"), ("--quality", "4", "q4")])
+@pytest.mark.parametrize("flag, value, point", [("--bitrate", "3", "q0"), ("--bitrate", "6", "q1"),
+                                                ("--bitrate", "100", "q5"), ("--quality", "2", "q1"),
+                                                ("--quality", "4", "q3")])
 def test_bitrate_and_quality_pick_the_rate_point(tmp_path, flag, value, point):
     ok(ltc("encode", str(CLIP), "-o", "a.ltc", flag, value, "-r", "sd", cwd=tmp_path))
     assert info(tmp_path / "a.ltc")["model_name"] == f"speech-z-sd-{point}"
