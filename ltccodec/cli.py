@@ -330,6 +330,40 @@ def bench_speech_command(files: int | None, models: tuple[str, ...], randomness:
         click.echo(speech.format_speed(speech.run_speed(pairs, progress=_progress)))
 
 
+@bench.command("fuzz")
+@click.argument("streams", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--cases", type=click.IntRange(1), default=20_000, show_default=True)
+@click.option("--models", "model_dir", type=click.Path(file_okay=False), help="Folder of the streams' models.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--jobs", type=click.IntRange(1), default=2, show_default=True)
+def bench_fuzz_command(streams: tuple[str, ...], cases: int, model_dir: str | None, seed: int, jobs: int) -> None:
+    """Decode seeded mutations of real streams under a 4 GiB address-space limit and 10 s per case.
+
+    \b
+    STREAMS default to the golden streams in tests/data/golden (with their models). Prints
+    how many cases decoded, ended in one clear error, or failed (crash, memory, timeout,
+    output larger than 4x the original); exits 1 when any failed.
+
+    \b
+    Example:
+      ltc bench fuzz --cases 100000
+    """
+    from pathlib import Path
+
+    from ltccodec.bench import fuzz
+
+    golden = Path(__file__).resolve().parent.parent / "tests" / "data" / "golden"
+    paths = [Path(s) for s in streams] or sorted(golden.rglob("*.ltc"))
+    if not paths:
+        raise UsageError("no streams to mutate: give some .ltc files")
+    campaign = fuzz.run(paths, cases, [Path(model_dir) if model_dir else golden], seed, jobs)
+    click.echo(f"{campaign.cases} cases from {len(paths)} streams in {campaign.seconds:.0f} s:")
+    for name, count in campaign.outcomes.items():
+        click.echo(f"  {name:<24} {count}")
+    if campaign.failures:
+        raise LtcError(f"{campaign.failures} cases failed")
+
+
 class _FrameProgress:
     """A progress bar over vectors on stderr, shown only for inputs of several frames on a terminal."""
 

@@ -1,0 +1,153 @@
+"""Hostile input for the decoder: seeded mutations of real streams (bit flips, overwritten, inserted and deleted
+bytes, truncation, header fields edited with the header CRC recomputed, payload bytes edited with every CRC
+recomputed, swapped frames), decoded in worker processes under an address-space limit and a time limit per case.
+Behind ``ltc bench fuzz``; `tests/test_hostile.py` runs a small share of the same mutations.
+
+Every case ends in one of: ``decoded`` (the stream decoded, to something of bounded size), ``error`` (one
+`LtcError`), or a failure — ``crash:<exception type>``, ``memory`` or ``timeout`` — which the campaign reports.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import resource
+import signal
+import struct
+import zlib
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ltccodec import container
+
+KINDS = ("bit", "overwrite", "insert", "delete", "truncate", "header", "payload", "swap")
+
+
+def mutate(data: bytes, kind: str, rng: np.random.Generator) -> bytes:
+    """One mutation of ``kind`` of the stream ``data``."""
+    b = bytearray(data)
+    head = struct.unpack("<I", data[8:12])[0]
+    at = int(rng.integers(len(b)))
+    if kind == "bit":
+        b[at] ^= 1 << int(rng.integers(8))
+    elif kind == "overwrite":
+        n = int(rng.integers(1, 16))
+        b[at:at + n] = rng.integers(0, 256, size=len(b[at:at + n]), dtype=np.uint8).tobytes()
+    elif kind == "insert":
+        b[at:at] = rng.integers(0, 256, size=int(rng.integers(1, 9)), dtype=np.uint8).tobytes()
+    elif kind == "delete":
+        del b[at:at + int(rng.integers(1, 9))]
+    elif kind == "truncate":
+        del b[at:]
+    elif kind == "header":  # only the field checks can catch it
+        field = int(rng.integers(12, head - 4))
+        b[field] = int(rng.integers(256))
+        b[head - 4:head] = struct.pack("<I", zlib.crc32(bytes(b[:head - 4])))
+    elif kind == "payload":  # only the symbol check and the coder can catch it
+        return _payload_edit(data, rng)
+    elif kind == "swap":
+        return _swap_frames(data, rng)
+    else:
+        raise ValueError(f"unknown mutation {kind!r}")
+    return bytes(b)
+
+
+def _split(data: bytes) -> tuple[container.Header, list[bytes]]:
+    header = container.read_header(io.BytesIO(data))
+    offset, payloads = len(container.pack_header(header)), []
+    for f in header.frames:
+        payloads.append(data[offset:offset + f.size])
+        offset += f.size
+    return header, payloads
+
+
+def _payload_edit(data: bytes, rng: np.random.Generator) -> bytes:
+    header, payloads = _split(data)
+    index = int(rng.integers(len(payloads)))
+    piece = bytearray(payloads[index])
+    piece[int(rng.integers(len(piece)))] ^= 1 << int(rng.integers(8))
+    payloads[index] = bytes(piece)
+    frames = tuple(dataclasses.replace(f, crc=zlib.crc32(p)) for f, p in zip(header.frames, payloads, strict=True))
+    return container.pack_header(dataclasses.replace(header, frames=frames)) + b"".join(payloads)
+
+
+def _swap_frames(data: bytes, rng: np.random.Generator) -> bytes:
+    header, payloads = _split(data)
+    if len(payloads) < 2:
+        return _payload_edit(data, rng)
+    i, j = rng.choice(len(payloads), size=2, replace=False)
+    frames, order = list(header.frames), list(range(len(payloads)))
+    frames[i], frames[j] = frames[j], frames[i]
+    order[i], order[j] = order[j], order[i]
+    swapped = dataclasses.replace(header, frames=tuple(frames))
+    return container.pack_header(swapped) + b"".join(payloads[k] for k in order)
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """Outcome counts of a fuzzing run."""
+
+    cases: int
+    outcomes: dict[str, int]
+    seconds: float
+
+    @property
+    def failures(self) -> int:
+        return sum(n for name, n in self.outcomes.items() if name not in ("decoded", "error"))
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _limit(memory_bytes: int) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+
+
+def _on_alarm(_signum: int, _frame: object) -> None:
+    raise _Timeout
+
+
+def _decode_case(job: tuple[bytes, str, int, int, list[str], int]) -> str:
+    from ltccodec import codec
+    from ltccodec.errors import LtcError
+
+    data, kind, seed, size_limit, dirs, seconds = job
+    mutated = mutate(data, kind, np.random.default_rng(seed))
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.alarm(seconds)
+    try:
+        out = codec.decode(mutated, seed=0, dirs=[Path(d) for d in dirs])
+        return "decoded" if out.nbytes <= size_limit else "oversize"
+    except LtcError:
+        return "error"
+    except _Timeout:
+        return "timeout"
+    except MemoryError:
+        return "memory"
+    except Exception as error:  # what the campaign is looking for  # noqa: BLE001
+        return f"crash:{type(error).__name__}"
+    finally:
+        signal.alarm(0)
+
+
+def run(streams: Sequence[Path], cases: int, dirs: Sequence[Path], seed: int = 0, jobs: int = 2,
+        memory_bytes: int = 4 << 30, seconds: int = 10) -> Campaign:
+    """``cases`` mutations spread over ``streams`` and `KINDS`, decoded with the models in ``dirs``."""
+    import time
+
+    from ltccodec import codec
+
+    began = time.perf_counter()
+    originals = [(p.read_bytes()) for p in streams]
+    limits = [4 * codec.decode(d, seed=0, dirs=list(dirs)).nbytes + 1024 for d in originals]
+    work = [(originals[i % len(originals)], KINDS[(i // len(originals)) % len(KINDS)], seed * 1_000_003 + i,
+             limits[i % len(originals)], [str(d) for d in dirs], seconds) for i in range(cases)]
+    with ProcessPoolExecutor(jobs, initializer=_limit, initargs=(memory_bytes,)) as pool:
+        counts = Counter(pool.map(_decode_case, work, chunksize=64))
+    return Campaign(cases, dict(sorted(counts.items())), time.perf_counter() - began)
