@@ -340,9 +340,10 @@ def bench_fuzz_command(streams: tuple[str, ...], cases: int, model_dir: str | No
     """Decode seeded mutations of real streams under a 4 GiB address-space limit and 10 s per case.
 
     \b
-    STREAMS default to the golden streams in tests/data/golden (with their models). Prints
-    how many cases decoded, ended in one clear error, or failed (crash, memory, timeout,
-    output larger than 4x the original); exits 1 when any failed.
+    STREAMS default to the golden streams in tests/data/golden (with their models). Prints how
+    many cases decoded to the original's output (same), to another output after an edit that
+    recomputed its checks (changed), ended in one clear error, or failed (silent change,
+    crash, memory, timeout, output over 4x the original); exits 1 when any failed.
 
     \b
     Example:

@@ -63,4 +63,4 @@ def test_a_campaign_in_limited_workers_finds_no_failure():
     campaign = fuzz.run(streams, 600, [GOLDEN], seed=9)
     assert campaign.cases == 600 and sum(campaign.outcomes.values()) == 600
     assert campaign.failures == 0, campaign.outcomes
-    assert campaign.outcomes["error"] > 500
+    assert campaign.outcomes["error"] > 500 and "silent" not in campaign.outcomes

@@ -3,8 +3,11 @@ bytes, truncation, header fields edited with the header CRC recomputed, payload 
 recomputed, swapped frames), decoded in worker processes under an address-space limit and a time limit per case.
 Behind ``ltc bench fuzz``; `tests/test_hostile.py` runs a small share of the same mutations.
 
-Every case ends in one of: ``decoded`` (the stream decoded, to something of bounded size), ``error`` (one
-`LtcError`), or a failure — ``crash:<exception type>``, ``memory`` or ``timeout`` — which the campaign reports.
+Every case ends in one of: ``same`` (it decoded to the original's output: the mutation hit nothing that matters),
+``changed`` (it decoded to something else, but the mutation recomputed the checks that cover what it changed: a
+header edit with its CRC, or frames swapped with their table entries — checksums are not signatures), ``error``
+(one `LtcError`), or a failure — ``silent`` (decoded to something else although a check should have caught it),
+``oversize``, ``crash:<exception type>``, ``memory`` or ``timeout`` — which the campaign reports.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ import numpy as np
 from ltccodec import container
 
 KINDS = ("bit", "overwrite", "insert", "delete", "truncate", "header", "payload", "swap")
+RESEALED = ("header", "swap")  # mutations that recompute the checks covering what they change
+GOOD = ("same", "changed", "error")
 
 
 def mutate(data: bytes, kind: str, rng: np.random.Generator) -> bytes:
@@ -98,14 +103,19 @@ class Campaign:
 
     @property
     def failures(self) -> int:
-        return sum(n for name, n in self.outcomes.items() if name not in ("decoded", "error"))
+        return sum(n for name, n in self.outcomes.items() if name not in GOOD)
 
 
 class _Timeout(Exception):
     pass
 
 
-def _limit(memory_bytes: int) -> None:
+_STATE: dict = {}  # per worker process: the streams, their decoded references, the model folders, the time limit
+
+
+def _start_worker(streams: list[bytes], references: list[np.ndarray], dirs: list[Path], seconds: int,
+                  memory_bytes: int) -> None:
+    _STATE.update(streams=streams, references=references, dirs=dirs, seconds=seconds)
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
 
 
@@ -113,17 +123,23 @@ def _on_alarm(_signum: int, _frame: object) -> None:
     raise _Timeout
 
 
-def _decode_case(job: tuple[bytes, str, int, int, list[str], int]) -> str:
+def _decode_case(job: tuple[int, str, int]) -> str:
     from ltccodec import codec
     from ltccodec.errors import LtcError
 
-    data, kind, seed, size_limit, dirs, seconds = job
+    stream, kind, seed = job
+    data, reference, dirs, seconds = _STATE["streams"][stream], _STATE["references"][stream], _STATE["dirs"], \
+        _STATE["seconds"]
     mutated = mutate(data, kind, np.random.default_rng(seed))
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.alarm(seconds)
     try:
-        out = codec.decode(mutated, seed=0, dirs=[Path(d) for d in dirs])
-        return "decoded" if out.nbytes <= size_limit else "oversize"
+        out = codec.decode(mutated, seed=0, dirs=dirs)
+        if out.nbytes > 4 * reference.nbytes + 1024:
+            return "oversize"
+        if out.shape == reference.shape and out.dtype == reference.dtype and np.array_equal(out, reference):
+            return "same"
+        return "changed" if kind in RESEALED else "silent"
     except LtcError:
         return "error"
     except _Timeout:
@@ -144,10 +160,11 @@ def run(streams: Sequence[Path], cases: int, dirs: Sequence[Path], seed: int = 0
     from ltccodec import codec
 
     began = time.perf_counter()
-    originals = [(p.read_bytes()) for p in streams]
-    limits = [4 * codec.decode(d, seed=0, dirs=list(dirs)).nbytes + 1024 for d in originals]
-    work = [(originals[i % len(originals)], KINDS[(i // len(originals)) % len(KINDS)], seed * 1_000_003 + i,
-             limits[i % len(originals)], [str(d) for d in dirs], seconds) for i in range(cases)]
-    with ProcessPoolExecutor(jobs, initializer=_limit, initargs=(memory_bytes,)) as pool:
+    originals = [p.read_bytes() for p in streams]
+    references = [codec.decode(d, seed=0, dirs=list(dirs)) for d in originals]
+    work = [(i % len(originals), KINDS[(i // len(originals)) % len(KINDS)], seed * 1_000_003 + i)
+            for i in range(cases)]
+    setup = (originals, references, list(dirs), seconds, memory_bytes)
+    with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=setup) as pool:
         counts = Counter(pool.map(_decode_case, work, chunksize=64))
     return Campaign(cases, dict(sorted(counts.items())), time.perf_counter() - began)
