@@ -3,15 +3,24 @@ so a reader never sees half a file and an interrupt leaves the old file (or none
 
 Without ``overwrite`` the move is a hard link, which fails if the target appeared meanwhile: two writers racing
 for one name cannot both succeed. The file gets the permissions the umask gives a new file (not mkstemp's 0600).
+
+Temporary files are named ``.NAME.PID.RANDOM.part``. An error or a catchable signal removes them; a writer killed
+outright (SIGKILL, power loss) leaves one behind, and the next write to the same NAME removes every such file
+whose process is gone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from ltccodec.errors import UsageError
+
+PART_SUFFIX = ".part"
 
 
 def _umask() -> int:
@@ -20,20 +29,56 @@ def _umask() -> int:
     return mask
 
 
-def write_atomic(path: Path, data: bytes, overwrite: bool = True) -> None:
-    """Write ``data`` to ``path`` atomically; without ``overwrite``, raise `UsageError` if it exists."""
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def stale_parts(path: Path) -> list[Path]:
+    """Temporary files of earlier writes to ``path`` whose writer no longer runs."""
+    prefix = f".{path.name}."
+    stale = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path.parent):
+            name = entry.name
+            if not (name.startswith(prefix) and name.endswith(PART_SUFFIX)):
+                continue
+            pid = name[len(prefix):].split(".", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                stale.append(path.parent / name)
+    return stale
+
+
+def _refuse(path: Path, overwrite: bool) -> None:
     if path.is_dir():
         raise UsageError(f"{path} is a directory")
     if not overwrite and os.path.lexists(path):
         raise UsageError(f"{path} exists; use --force to overwrite")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+
+
+@contextlib.contextmanager
+def open_atomic(path: Path, overwrite: bool = True) -> Iterator[BinaryIO]:
+    """A binary file to write ``path``'s new content to; it appears at ``path`` (replacing it only with
+    ``overwrite``) when the block ends without an exception, and is removed otherwise."""
+    _refuse(path, overwrite)
+    for part in stale_parts(path):
+        part.unlink(missing_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=PART_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
             handle.flush()
             os.fchmod(handle.fileno(), 0o666 & ~_umask())
             os.fsync(handle.fileno())
         if overwrite:
+            _refuse(path, overwrite)  # a directory may have appeared meanwhile
             os.replace(tmp, path)
         else:
             try:
@@ -44,3 +89,9 @@ def write_atomic(path: Path, data: bytes, overwrite: bool = True) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: Path, data: bytes, overwrite: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically; without ``overwrite``, raise `UsageError` if it exists."""
+    with open_atomic(path, overwrite) as handle:
+        handle.write(data)

@@ -15,11 +15,31 @@ from ltccodec import __version__
 from ltccodec.errors import LtcError, UsageError
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
+
+
+class _Terminated(BaseException):
+    """SIGTERM or SIGHUP, raised where the program is so that temporary files are cleaned up on the way out."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    raise _Terminated(signum)
 
 
 @contextlib.contextmanager
 def _report_errors() -> Iterator[None]:
-    """Turn user errors and Ctrl-C into one line on stderr and an exit code (usable as a decorator too)."""
+    """Turn user errors, Ctrl-C, SIGTERM/SIGHUP and a closed output pipe into one line on stderr (none for the
+    pipe) and an exit code; unwinding removes any half-written output (usable as a decorator too)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, _on_signal)
     try:
         yield
     except LtcError as error:
@@ -28,6 +48,14 @@ def _report_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         click.echo("ltc: interrupted", err=True)
         raise SystemExit(EXIT_INTERRUPTED) from None
+    except _Terminated as stop:
+        click.echo(f"ltc: stopped by {signal.Signals(stop.signum).name}", err=True)
+        raise SystemExit(128 + stop.signum) from None
+    except BrokenPipeError:  # the reader of stdout went away (e.g. `| head`): stop quietly, as by SIGPIPE
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(EXIT_BROKEN_PIPE) from None
 
 
 class _Group(click.Group):
@@ -408,8 +436,11 @@ _KEY_HELP = "Key for the shared dither: a file's bytes (else $LTC_KEY, else the 
 @click.option("--key-file", type=click.Path(dir_okay=False), help=_KEY_HELP)
 @click.option("--nonce", metavar="HEX", help="32 hex digits (default: random from the OS); for reproducible output.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite OUT if it exists.")
+@click.option("--verify", is_flag=True,
+              help="Read OUT back and decode it: every frame's symbols must match the encoder's.")
 def encode(input_path: str, output: str, model: str | None, randomness: str | None, nesting: int | None,
-           bitrate: float | None, quality: int | None, key_file: str | None, nonce: str | None, force: bool) -> None:
+           bitrate: float | None, quality: int | None, key_file: str | None, nonce: str | None, force: bool,
+           verify: bool) -> None:
     """Compress IN (audio: WAV, FLAC, OGG; or a .npy float array; - for stdin) to an .ltc stream.
 
     \b
@@ -447,14 +478,15 @@ def encode(input_path: str, output: str, model: str | None, randomness: str | No
     choice = Choice(model, wanted, bitrate, quality)
     bar = _FrameProgress("encode")
     stats = files.encode_file(input_path, output, choice, _key(key_file), parse_nonce(nonce) if nonce else None,
-                              force, progress=bar)
+                              force, progress=bar, verify=verify)
     bar.close()
+    checked = ", verified" if stats.verified else ""
     if stats.seconds is not None:
         _progress(f"{stats.seconds:.2f} s of audio -> {stats.output_bytes} bytes ({stats.kbps:.2f} kbit/s, payload "
-                  f"{stats.payload_kbps:.2f}), model {stats.model}, randomness {stats.randomness}")
+                  f"{stats.payload_kbps:.2f}), model {stats.model}, randomness {stats.randomness}{checked}")
     else:
         _progress(f"{stats.values} values -> {stats.output_bytes} bytes ({stats.bits_per_value:.4f} bits/value), "
-                  f"model {stats.model}, randomness {stats.randomness}")
+                  f"model {stats.model}, randomness {stats.randomness}{checked}")
 
 
 @main.command()
@@ -466,8 +498,9 @@ def encode(input_path: str, output: str, model: str | None, randomness: str | No
 @click.option("--max-output-bytes", type=click.IntRange(1), metavar="N",
               help="Refuse streams that decode to more than N bytes [$LTC_MAX_OUTPUT or 8 GiB].")
 @click.option("-f", "--force", is_flag=True, help="Overwrite OUT if it exists.")
+@click.option("--verify", is_flag=True, help="Read OUT back and check it holds exactly what was decoded.")
 def decode(input_path: str, output: str, key_file: str | None, seed: int | None, max_output_bytes: int | None,
-           force: bool) -> None:
+           force: bool, verify: bool) -> None:
     """Decompress an .ltc stream (or - for stdin).
 
     \b
@@ -485,11 +518,11 @@ def decode(input_path: str, output: str, key_file: str | None, seed: int | None,
 
     bar = _FrameProgress("decode")
     stats = files.decode_file(input_path, output, _key(key_file), seed, force, progress=bar,
-                              max_output_bytes=max_output_bytes)
+                              max_output_bytes=max_output_bytes, verify=verify)
     bar.close()
     what = f"{stats.shape[0]} samples × {stats.shape[1]} channels at {stats.sample_rate} Hz" \
         if stats.kind == "audio" else f"array {stats.shape}"
-    _progress(f"decoded {what} ({stats.output_bytes} bytes)")
+    _progress(f"decoded {what} ({stats.output_bytes} bytes{', verified' if stats.verified else ''})")
 
 
 @main.command()

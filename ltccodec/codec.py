@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import os
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -183,13 +183,26 @@ def decode_stream(stream: BinaryIO, key: keyed.Key | None = None, seed: int | No
     """Decode any stream. ``seed`` makes the private dither reproducible; ``progress(done, total)`` is called
     after each frame. A stream that declares more than ``max_output_bytes`` of decoded values (default:
     ``$LTC_MAX_OUTPUT`` or 8 GiB) is refused before anything is allocated."""
+    return open_stream(stream, key, dirs, max_output_bytes).decode(seed, progress)
+
+
+def open_stream(stream: BinaryIO, key: keyed.Key | None = None, dirs: Sequence[Path] | None = None,
+                max_output_bytes: int | None = None, model: LoadedModel | None = None) -> StreamReader:
+    """Read and check a stream's header against its model, the key and the size limits (see `decode_stream`);
+    the payload is left for the returned reader. ``model``: the model already in hand (it must be the one the
+    header names), instead of looking it up."""
     header = container.read_header(stream)
     if header.coder_id != entropy.CODER_ID or header.coder_version != entropy.CODER_VERSION:
         raise LtcError(f"stream written with coder {header.coder_id} v{'.'.join(map(str, header.coder_version))}, "
                        f"this ltc has {entropy.CODER_ID} v{'.'.join(map(str, entropy.CODER_VERSION))}")
     key = key or keyed.DEFAULT_KEY
     keyed.verify_key(key, header.nonce, header.key_check)
-    loaded = by_name(header.model_name, header.model_sha256, dirs)
+    if model is None:
+        loaded = by_name(header.model_name, header.model_sha256, dirs)
+    elif (model.name, bytes.fromhex(model.card.sha256)) == (header.model_name, header.model_sha256):
+        loaded = model
+    else:
+        raise LtcError(f"the stream was coded with model {header.model_name}, not {model.name}")
     if (loaded.card.source_dim, loaded.card.latent_dim) != (header.source_dim, header.latent_dim):
         raise LtcError("the stream's dimensions do not match its model (corrupt file)")
     if (header.kind is Kind.AUDIO) != (loaded.card.framing is not None):
@@ -198,47 +211,81 @@ def decode_stream(stream: BinaryIO, key: keyed.Key | None = None, seed: int | No
         raise LtcError("this stream holds an image; this ltc decodes arrays and audio")
     _check_output_size(header, max_output_bytes)
     _check_payload_can_hold(header, loaded)
-    vectors, gains = _decode_vectors(stream, header, loaded, key, seed, progress)
-    if header.audio is None:
-        return Decoded(header, array=vectors.astype(header.dtype).reshape(header.shape))
-    return Decoded(header, audio=_restore_audio(vectors, gains, header.audio, loaded))
+    return StreamReader(stream, header, loaded, key)
 
 
-def _decode_vectors(stream: BinaryIO, header: Header, loaded: LoadedModel, key: keyed.Key, seed: int | None,
-                    progress: Progress | None) -> tuple[np.ndarray, np.ndarray | None]:
-    """The decoded vectors ``[N, n]`` (float32) and, for audio, their gain indices ``[N, B]``."""
-    rand = _randomness_of(header)
-    rng = np.random.default_rng(seed)
-    tables, lattice = loaded.model.tables, loaded.model.lattice
-    assert tables is not None
-    spec = loaded.card.framing
-    out = np.zeros((header.vectors, header.source_dim), dtype=np.float32)
-    gains = np.empty((header.vectors, spec.band_count), dtype=np.int64) if spec is not None else None
-    coded = None if spec is None else (lambda side: ~framing.silent(framing.gain_indices_from_deltas(side, spec), spec))
-    start = 0
-    for index, (payload, count, frame) in enumerate(zip(container.read_frames(stream, header), header.frame_sizes(),
-                                                        header.frames, strict=True)):
-        dither_coords, u = frame_dither(loaded, rand, key, header.nonce, index, count)
-        words = np.frombuffer(payload, dtype="<u4")
-        try:
-            coords, side = entropy.decode(tables, lattice, words, count, dither_coords, header.nesting,
-                                          count if spec is not None else 0, loaded.model.gain_counts, coded)
-            rows = np.arange(start, start + count)
+@dataclass(frozen=True, eq=False)
+class _Frame:
+    """One decoded frame: its vector count, which of them were coded (audio; None: all), their values
+    ``[coded, n]`` and, for audio, the gain indices of all ``[count, B]``."""
+
+    count: int
+    active: np.ndarray | None
+    values: np.ndarray
+    gains: np.ndarray | None
+
+
+class StreamReader:
+    """A stream whose header has been read and checked (`open_stream`); decodes its frames once, in order."""
+
+    def __init__(self, stream: BinaryIO, header: Header, loaded: LoadedModel, key: keyed.Key) -> None:
+        self.header, self._stream, self._loaded, self._key = header, stream, loaded, key
+
+    def decode(self, seed: int | None = None, progress: Progress | None = None) -> Decoded:
+        """The whole output in memory."""
+        header, spec = self.header, self._loaded.card.framing
+        out = np.zeros((header.vectors, header.source_dim), dtype=np.float32)
+        gains = None if spec is None else np.empty((header.vectors, spec.band_count), dtype=np.int64)
+        start = 0
+        for frame in self._frames(seed, progress):
+            rows = np.arange(start, start + frame.count)
+            out[rows if frame.active is None else rows[frame.active]] = frame.values
             if gains is not None:
-                gains[rows] = framing.gain_indices_from_deltas(side, spec)
-                active = ~framing.silent(gains[rows], spec)
-                rows, u = rows[active], None if u is None else u[active]
-        except (ValueError, RuntimeError, OverflowError, AssertionError) as error:
-            raise container.FormatError(f"frame {index} does not decode ({error}); corrupt file?") from None
-        if _symbol_check(coords, side) != frame.symbols:
-            raise container.FormatError(f"frame {index}: decoded symbols do not match the encoder's check "
-                                        "(encoder/decoder drift or a corrupt file)")
-        private = loaded.model.private_dither(rand, len(rows), rng)
-        out[rows] = loaded.model.from_symbols(coords, u, private)
-        start += count
-        if progress is not None:
-            progress(start, header.vectors)
-    return out, gains
+                gains[rows] = frame.gains
+            start += frame.count
+        if header.audio is None:
+            return Decoded(header, array=out.astype(header.dtype).reshape(header.shape))
+        return Decoded(header, audio=_restore_audio(out, gains, header.audio, self._loaded))
+
+    def array_chunks(self, seed: int | None = None, progress: Progress | None = None) -> Iterator[np.ndarray]:
+        """An array stream's values frame by frame (``[count, n]`` in the stream's dtype), in C order of the
+        array's shape: memory stays bounded by a frame, whatever the file declares."""
+        if self.header.audio is not None:
+            raise UsageError("this stream holds audio; decode it whole")
+        for frame in self._frames(seed, progress):
+            yield frame.values.astype(self.header.dtype)
+
+    def _frames(self, seed: int | None, progress: Progress | None) -> Iterator[_Frame]:
+        header, loaded, key = self.header, self._loaded, self._key
+        rand = _randomness_of(header)
+        rng = np.random.default_rng(seed)
+        tables, lattice, spec = loaded.model.tables, loaded.model.lattice, loaded.card.framing
+        assert tables is not None
+        coded = None if spec is None else (
+            lambda side: ~framing.silent(framing.gain_indices_from_deltas(side, spec), spec))
+        done = 0
+        for index, (payload, count, check) in enumerate(zip(container.read_frames(self._stream, header),
+                                                            header.frame_sizes(), header.frames, strict=True)):
+            dither_coords, u = frame_dither(loaded, rand, key, header.nonce, index, count)
+            words = np.frombuffer(payload, dtype="<u4")
+            gains, active = None, None
+            try:
+                coords, side = entropy.decode(tables, lattice, words, count, dither_coords, header.nesting,
+                                              count if spec is not None else 0, loaded.model.gain_counts, coded)
+                if spec is not None:
+                    gains = framing.gain_indices_from_deltas(side, spec)
+                    active = ~framing.silent(gains, spec)
+                    u = None if u is None else u[active]
+            except (ValueError, RuntimeError, OverflowError, AssertionError) as error:
+                raise container.FormatError(f"frame {index} does not decode ({error}); corrupt file?") from None
+            if _symbol_check(coords, side) != check.symbols:
+                raise container.FormatError(f"frame {index}: decoded symbols do not match the encoder's check "
+                                            "(encoder/decoder drift or a corrupt file)")
+            private = loaded.model.private_dither(rand, len(coords), rng)
+            yield _Frame(count, active, loaded.model.from_symbols(coords, u, private), gains)
+            done += count
+            if progress is not None:
+                progress(done, header.vectors)
 
 
 def _check_output_size(header: Header, limit: int | None) -> None:

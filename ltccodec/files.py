@@ -5,18 +5,22 @@ stdout) and return what a user wants to see. The CLI parses, calls these, and re
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from ltccodec import codec, media, registry
-from ltccodec.atomic import write_atomic
+from ltccodec.atomic import open_atomic
 from ltccodec.container import Header
-from ltccodec.errors import UsageError
+from ltccodec.errors import LtcError, UsageError
 from ltccodec.keyed import Key
 from ltccodec.randomness import Randomness
 
@@ -37,6 +41,7 @@ class EncodeStats:
     values: int  # samples (all channels) or array elements
     seconds: float | None  # audio duration
     elapsed: float  # wall time of reading, coding and writing
+    verified: bool = False  # read back and decoded after writing
 
     @property
     def kbps(self) -> float | None:
@@ -62,23 +67,37 @@ class DecodeStats:
     shape: tuple[int, ...]  # the array's, or (samples, channels)
     sample_rate: int | None
     elapsed: float
+    verified: bool = False  # read back and compared after writing
 
 
 def read_input(path: str) -> bytes:
     """The bytes of ``path``, or of stdin for ``-`` (refused when stdin is a terminal)."""
+    with open_input(path) as stream:
+        try:
+            return stream.read()
+        except OSError as error:
+            raise UsageError(f"cannot read {path}: {error.strerror}") from None
+
+
+@contextlib.contextmanager
+def open_input(path: str) -> Iterator[BinaryIO]:
+    """``path`` opened for reading, or stdin for ``-`` (refused when stdin is a terminal)."""
     if path == STDIO:
         if sys.stdin is None or sys.stdin.isatty():
             raise UsageError("reading from stdin, which is a terminal: pipe data in or give a file")
-        return sys.stdin.buffer.read()
+        yield sys.stdin.buffer
+        return
     target = Path(path)
     if target.is_dir():
         raise UsageError(f"{path} is a directory")
     try:
         if target.stat().st_size > MAX_INPUT_BYTES:
             raise UsageError(f"{path} is larger than {MAX_INPUT_BYTES >> 30} GiB")
-        return target.read_bytes()
+        handle = target.open("rb")
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror}") from None
+    with handle:
+        yield handle
 
 
 def check_output(path: str, force: bool) -> None:
@@ -96,18 +115,50 @@ def check_output(path: str, force: bool) -> None:
 
 def write_output(path: str, data: bytes, force: bool) -> None:
     """stdout for ``-``, else an atomic write that never replaces a file without ``force``."""
+    with open_output(path, force) as out:
+        out.write(data)
+
+
+@contextlib.contextmanager
+def open_output(path: str, force: bool) -> Iterator[BinaryIO]:
+    """stdout for ``-``, else a file written atomically (see `atomic.open_atomic`)."""
     if path == STDIO:
-        sys.stdout.buffer.write(data)
+        yield sys.stdout.buffer
         sys.stdout.buffer.flush()
         return
     check_output(path, force)
-    write_atomic(Path(path), data, overwrite=force)
+    with open_atomic(Path(path), overwrite=force) as out:
+        yield out
+
+
+class _Hashing:
+    """A binary writer that also hashes what passes through it."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out, self.digest, self.size = out, hashlib.sha256(), 0
+
+    def write(self, data: bytes) -> None:
+        self.out.write(data)
+        self.digest.update(data)
+        self.size += len(data)
+
+
+def _verify_written(path: str, expected: bytes) -> None:
+    """Read ``path`` back and compare its SHA-256 with what was written."""
+    digest = hashlib.sha256()
+    with open_input(path) as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    if digest.digest() != expected:
+        raise LtcError(f"{path} does not read back as written (disk or file system error?)")
 
 
 def encode_file(src: str, dst: str, choice: registry.Choice | None = None, key: Key | None = None,
-                nonce: bytes | None = None, force: bool = False, progress: codec.Progress | None = None) -> EncodeStats:
+                nonce: bytes | None = None, force: bool = False, progress: codec.Progress | None = None,
+                verify: bool = False) -> EncodeStats:
     """Encode the array or audio file ``src`` to the .ltc file ``dst`` (``choice``: model, randomness and rate
-    point; default: the default model of the input's kind)."""
+    point; default: the default model of the input's kind). With ``verify``, the written file is read back and
+    decoded, so every frame's decoded symbols are checked against what the encoder coded."""
     began = time.perf_counter()
     choice = choice or registry.Choice()
     check_output(dst, force)
@@ -126,32 +177,63 @@ def encode_file(src: str, dst: str, choice: registry.Choice | None = None, key: 
         values, seconds, kind = int(audio.samples.size), audio.seconds, "audio"
     data = out.getvalue()
     write_output(dst, data, force)
+    if verify:
+        if dst != STDIO:
+            _verify_written(dst, hashlib.sha256(data).digest())
+        _verify_stream(data, key, loaded)
     return EncodeStats(kind, loaded.name, randomness, len(raw), len(data), header.payload_bytes, values, seconds,
-                       time.perf_counter() - began)
+                       time.perf_counter() - began, verify)
+
+
+def _verify_stream(data: bytes, key: Key | None, loaded: registry.LoadedModel) -> None:
+    """Decode ``data`` without keeping the output: raises unless every check passes."""
+    try:
+        reader = codec.open_stream(io.BytesIO(data), key, max_output_bytes=1 << 62, model=loaded)
+        if reader.header.audio is None:
+            for _ in reader.array_chunks(seed=0):
+                pass
+        else:
+            reader.decode(seed=0)
+    except LtcError as error:
+        raise LtcError(f"verification failed, the stream does not decode as encoded: {error}") from None
 
 
 def decode_file(src: str, dst: str, key: Key | None = None, seed: int | None = None, force: bool = False,
-                progress: codec.Progress | None = None, max_output_bytes: int | None = None) -> DecodeStats:
+                progress: codec.Progress | None = None, max_output_bytes: int | None = None,
+                verify: bool = False) -> DecodeStats:
     """Decode the .ltc file ``src`` to ``dst``: audio as WAV/FLAC/OGG by ``dst``'s extension (else the input's
-    own format), or as a ``.npy`` array of samples; arrays as ``.npy``."""
+    own format), or as a ``.npy`` array of samples; arrays as ``.npy``, written frame by frame (memory bounded
+    by a frame). With ``verify``, the written file is read back and compared (SHA-256) with what was meant."""
     began = time.perf_counter()
     check_output(dst, force)
-    result = codec.decode_stream(io.BytesIO(read_input(src)), key, seed, progress=progress,
-                                 max_output_bytes=max_output_bytes)
-    data, shape, rate, kind = _encode_output(result, dst)
-    write_output(dst, data, force)
-    return DecodeStats(kind, result.header.model_name, len(data), shape, rate, time.perf_counter() - began)
+    if verify and dst == STDIO:
+        raise UsageError("--verify reads the output back: give an output file, not stdout")
+    with open_input(src) as stream:
+        reader = codec.open_stream(stream, key, max_output_bytes=max_output_bytes)
+        header = reader.header
+        if header.audio is None:
+            if media.file_format_for(dst) is not None:
+                raise UsageError(f"this stream holds an array, not audio: write it to a .npy file, not {dst}")
+            with open_output(dst, force) as out:
+                writer = _Hashing(out)
+                writer.write(media.npy_header(header.dtype, header.shape))
+                for chunk in reader.array_chunks(seed, progress):
+                    writer.write(chunk.tobytes())
+            written, shape, rate, kind = writer, header.shape, None, "array"
+        else:
+            data, shape, rate, kind = _encode_output(reader.decode(seed, progress), dst)
+            with open_output(dst, force) as out:
+                written = _Hashing(out)
+                written.write(data)
+    if verify:
+        _verify_written(dst, written.digest.digest())
+    return DecodeStats(kind, header.model_name, written.size, shape, rate, time.perf_counter() - began, verify)
 
 
 def _encode_output(result: codec.Decoded, dst: str) -> tuple[bytes, tuple[int, ...], int | None, str]:
     wants = media.file_format_for(dst)
-    if result.audio is None:
-        if wants is not None:
-            raise UsageError(f"this stream holds an array, not audio: write it to a .npy file, not {dst}")
-        array = result.array
-        assert array is not None
-        return media.write_array(array), tuple(array.shape), None, "array"
     audio = result.audio
+    assert audio is not None
     shape = tuple(audio.samples.shape)
     if dst.lower().endswith(".npy"):
         return media.write_array(np.asarray(audio.samples)), shape, audio.sample_rate, "audio"

@@ -98,6 +98,19 @@ def write_array(array: np.ndarray) -> bytes:
     return out.getvalue()
 
 
+def npy_header(dtype: str, shape: tuple[int, ...]) -> bytes:
+    """The ``.npy`` header `write_array` would write for a C-order array of ``dtype`` and ``shape``: the data
+    may then follow in pieces."""
+    fields = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": shape}
+    out = io.BytesIO()
+    try:
+        np.lib.format.write_array_header_1_0(out, fields)
+    except ValueError:  # a header too long for version 1.0
+        out = io.BytesIO()
+        np.lib.format.write_array_header_2_0(out, fields)
+    return out.getvalue()
+
+
 def read_audio(data: bytes, label: str) -> Audio:
     """Decode an audio file held in memory (WAV, FLAC, OGG Vorbis, and what else libsndfile reads)."""
     import soundfile
