@@ -64,3 +64,33 @@ def test_a_campaign_in_limited_workers_finds_no_failure():
     assert campaign.cases == 600 and sum(campaign.outcomes.values()) == 600
     assert campaign.failures == 0, campaign.outcomes
     assert campaign.outcomes["error"] > 500 and "silent" not in campaign.outcomes
+
+
+def test_the_command_line_gives_one_line_and_no_output_for_every_corrupt_file(tmp_path, monkeypatch):
+    """What a user sees: `ltc decode` of mutated files either decodes or prints exactly one `ltc: error:` line,
+    exits nonzero and leaves no output file (in-process through click, so a traceback would show up as an
+    exception)."""
+    from click.testing import CliRunner
+
+    from ltccodec import cli
+
+    monkeypatch.setenv("LTC_MODELS", str(GOLDEN))
+    runner = CliRunner()
+    rng = np.random.default_rng(11)
+    failed = 0
+    for index in range(120):
+        name = STREAMS[index % len(STREAMS)]
+        bad = tmp_path / f"bad{index}.ltc"
+        bad.write_bytes(fuzz.mutate((GOLDEN / name).read_bytes(), fuzz.KINDS[index % len(fuzz.KINDS)], rng))
+        out = tmp_path / f"out{index}.npy"
+        result = runner.invoke(cli.main, ["decode", str(bad), "-o", str(out), "--seed", "1"])
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+        if result.exit_code == 0:
+            assert out.exists()
+            continue
+        failed += 1
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("ltc: error: "), result.stderr
+        assert not out.exists()
+    assert failed > 90
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(("bad", "out"))) == []
