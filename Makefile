@@ -1,5 +1,5 @@
 # Every target installs what it needs into .venv first (scripts/setup.sh; a no-op when up to date).
-.PHONY: demo demo-gaussian test bench bench-speech lint
+.PHONY: demo demo-gaussian test bench bench-speech fuzz lint
 
 demo:
 	bash scripts/setup.sh
@@ -25,6 +25,12 @@ bench-speech:
 	bash scripts/setup.sh
 	.venv/bin/ltc data speech
 	.venv/bin/ltc bench speech
+
+# Hostile streams: seeded mutations of the golden streams, decoded in limited workers (FUZZ_MINUTES=10).
+FUZZ_MINUTES ?= 10
+fuzz:
+	bash scripts/setup.sh
+	.venv/bin/ltc bench fuzz --minutes $(FUZZ_MINUTES)
 
 lint:
 	bash scripts/setup.sh dev

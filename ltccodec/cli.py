@@ -360,11 +360,13 @@ def bench_speech_command(files: int | None, models: tuple[str, ...], randomness:
 
 @bench.command("fuzz")
 @click.argument("streams", nargs=-1, type=click.Path(exists=True, dir_okay=False))
-@click.option("--cases", type=click.IntRange(1), default=20_000, show_default=True)
+@click.option("--cases", type=click.IntRange(1), help="Number of cases [default: 20000, or unlimited with --minutes].")
+@click.option("--minutes", type=click.FloatRange(0, min_open=True), help="Stop after this long (checked every 20000).")
 @click.option("--models", "model_dir", type=click.Path(file_okay=False), help="Folder of the streams' models.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--jobs", type=click.IntRange(1), default=2, show_default=True)
-def bench_fuzz_command(streams: tuple[str, ...], cases: int, model_dir: str | None, seed: int, jobs: int) -> None:
+def bench_fuzz_command(streams: tuple[str, ...], cases: int | None, minutes: float | None, model_dir: str | None,
+                       seed: int, jobs: int) -> None:
     """Decode seeded mutations of real streams under a 4 GiB address-space limit and 10 s per case.
 
     \b
@@ -376,6 +378,7 @@ def bench_fuzz_command(streams: tuple[str, ...], cases: int, model_dir: str | No
     \b
     Example:
       ltc bench fuzz --cases 100000
+      ltc bench fuzz --minutes 60 --seed 7
     """
     from pathlib import Path
 
@@ -385,7 +388,14 @@ def bench_fuzz_command(streams: tuple[str, ...], cases: int, model_dir: str | No
     paths = [Path(s) for s in streams] or sorted(golden.rglob("*.ltc"))
     if not paths:
         raise UsageError("no streams to mutate: give some .ltc files")
-    campaign = fuzz.run(paths, cases, [Path(model_dir) if model_dir else golden], seed, jobs)
+    if cases is None:
+        cases = 1 << 62 if minutes else 20_000
+
+    def report(done: int, counts: dict[str, int]) -> None:
+        _progress(f"{done} cases: {', '.join(f'{k} {v}' for k, v in sorted(counts.items()))}")
+
+    campaign = fuzz.run(paths, cases, [Path(model_dir) if model_dir else golden], seed, jobs, minutes=minutes,
+                        progress=report)
     click.echo(f"{campaign.cases} cases from {len(paths)} streams in {campaign.seconds:.0f} s:")
     for name, count in campaign.outcomes.items():
         click.echo(f"  {name:<24} {count}")

@@ -19,7 +19,7 @@ import signal
 import struct
 import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,7 @@ from ltccodec import container
 KINDS = ("bit", "overwrite", "insert", "delete", "truncate", "header", "payload", "swap")
 RESEALED = ("header", "swap")  # mutations that recompute the checks covering what they change
 GOOD = ("same", "changed", "error")
+BATCH = 20_000  # cases between progress reports and time checks
 
 
 def mutate(data: bytes, kind: str, rng: np.random.Generator) -> bytes:
@@ -153,8 +154,10 @@ def _decode_case(job: tuple[int, str, int]) -> str:
 
 
 def run(streams: Sequence[Path], cases: int, dirs: Sequence[Path], seed: int = 0, jobs: int = 2,
-        memory_bytes: int = 4 << 30, seconds: int = 10) -> Campaign:
-    """``cases`` mutations spread over ``streams`` and `KINDS`, decoded with the models in ``dirs``."""
+        memory_bytes: int = 4 << 30, seconds: int = 10, minutes: float | None = None,
+        progress: Callable[[int, Counter], None] | None = None) -> Campaign:
+    """``cases`` mutations spread over ``streams`` and `KINDS`, decoded with the models in ``dirs``; with
+    ``minutes``, stops after the batch that passes that time. ``progress(done, counts)`` follows each batch."""
     import time
 
     from ltccodec import codec
@@ -162,9 +165,18 @@ def run(streams: Sequence[Path], cases: int, dirs: Sequence[Path], seed: int = 0
     began = time.perf_counter()
     originals = [p.read_bytes() for p in streams]
     references = [codec.decode(d, seed=0, dirs=list(dirs)) for d in originals]
-    work = [(i % len(originals), KINDS[(i // len(originals)) % len(KINDS)], seed * 1_000_003 + i)
-            for i in range(cases)]
+
+    def job(i: int) -> tuple[int, str, int]:
+        return i % len(originals), KINDS[(i // len(originals)) % len(KINDS)], seed * 1_000_003 + i
+
     setup = (originals, references, list(dirs), seconds, memory_bytes)
+    counts: Counter = Counter()
+    done = 0
     with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=setup) as pool:
-        counts = Counter(pool.map(_decode_case, work, chunksize=64))
-    return Campaign(cases, dict(sorted(counts.items())), time.perf_counter() - began)
+        while done < cases and (minutes is None or time.perf_counter() - began < 60 * minutes):
+            batch = range(done, min(cases, done + BATCH))
+            counts.update(pool.map(_decode_case, [job(i) for i in batch], chunksize=64))
+            done = batch.stop
+            if progress is not None:
+                progress(done, counts)
+    return Campaign(done, dict(sorted(counts.items())), time.perf_counter() - began)
