@@ -470,9 +470,9 @@ def encode(input_path: str, output: str, model: str | None, randomness: str | No
     \b
     Examples:
       ltc encode speech.wav -o speech.ltc
-      ltc encode speech.wav -o speech.ltc --randomness 4bits --bitrate 13
+      ltc encode speech.wav -o speech13.ltc --randomness 4bits --bitrate 13
       ltc encode x.npy -o x.ltc --model gaussian8-e8-l2 --randomness 1bits
-      cat speech.wav | ltc encode - -o - > speech.ltc
+      cat speech.wav | ltc encode - -o - > piped.ltc
     """
     from ltccodec import files
     from ltccodec.keyed import parse_nonce
@@ -539,7 +539,13 @@ def decode(input_path: str, output: str, key_file: str | None, seed: int | None,
 @click.argument("input_path", metavar="FILE")
 @click.option("--json", "as_json", is_flag=True, help="All header fields as JSON.")
 def info(input_path: str, as_json: bool) -> None:
-    """Show an .ltc stream's header: model, randomness, signal, framing, sizes."""
+    """Show an .ltc stream's header: model, randomness, signal, framing, sizes.
+
+    \b
+    Examples:
+      ltc info speech.ltc
+      ltc info --json x.ltc
+    """
     import io
     import json
 

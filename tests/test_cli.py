@@ -26,11 +26,41 @@ def test_version() -> None:
     assert __version__ == "0.1.0"
 
 
-def test_help_teaches_the_verbs() -> None:
-    result = run("--help")
+def _examples(*command: str) -> list[str]:
+    """The example command lines of ``ltc COMMAND --help``."""
+    result = run(*command, "--help")
     assert result.returncode == 0, result.stderr
-    assert "encode" in result.stdout
-    assert "Example" in result.stdout
+    text = result.stdout.split("Example", 1)[1].split("Options:", 1)[0]
+    lines = [line.strip() for line in text.splitlines()[1:] if line.strip()]
+    assert lines and all("ltc " in line for line in lines), text
+    return lines
+
+
+def test_help_examples_run_as_written(tmp_path: Path) -> None:
+    """Every example in the help of ltc, encode, decode and info runs as printed, in order, in a folder with a
+    speech.wav and an x.npy (8 values per row) — as a user would paste them."""
+    import os
+    import shutil
+
+    import numpy as np
+
+    def prepare(folder: Path) -> Path:
+        folder.mkdir()
+        shutil.copy(Path(__file__).parent.parent / "examples" / "speech.wav", folder / "speech.wav")
+        np.save(folder / "x.npy", np.random.default_rng(0).normal(size=(200, 8)).astype(np.float32))
+        return folder
+
+    env = dict(os.environ, PATH=f"{LTC.parent}{os.pathsep}{os.environ['PATH']}")
+    env.pop("LTC_KEY", None)
+    for folder, lines in [(prepare(tmp_path / "main"), _examples()),
+                          (prepare(tmp_path / "verbs"), _examples("encode") + _examples("decode") + _examples("info"))]:
+        for line in lines:
+            done = subprocess.run(line, shell=True, cwd=folder, env=env, capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, f"{line}: {done.stderr}"
+    made = {p.name for p in (tmp_path / "verbs").iterdir()}
+    assert {"speech.ltc", "speech13.ltc", "x.ltc", "piped.ltc", "speech.out.wav", "x.out.npy"} <= made
+    assert (tmp_path / "verbs" / "piped.ltc").stat().st_size > 1000
+    assert {"speech.ltc", "speech.out.wav"} <= {p.name for p in (tmp_path / "main").iterdir()}
 
 
 def test_python_dash_m_runs_the_same_cli() -> None:

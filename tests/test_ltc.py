@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from ltccodec import modelfile, theory
-from ltccodec.errors import UsageError
+from ltccodec.errors import LtcError, UsageError
 from ltccodec.lattice import by_name
 from ltccodec.ltc import LTCModel, ModelConfig
 from ltccodec.prior import FactorizedPrior, GaussianPrior
@@ -166,7 +166,7 @@ def test_interrupted_training_resumes_to_the_same_weights(tmp_path):
 
 def test_a_run_dir_refuses_other_settings(tmp_path):
     train(_tiny(epochs=1), tmp_path / "run", tmp_path / "m", "m")
-    with pytest.raises(Exception, match="other settings"):
+    with pytest.raises(LtcError, match="other settings"):
         train(_tiny(epochs=1, lambda_mse=1.0), tmp_path / "run", tmp_path / "m2", "m2")
 
 
@@ -191,7 +191,7 @@ def test_corrupt_model_file_is_refused(tmp_path):
     data = bytearray((tmp_path / "m.safetensors").read_bytes())
     data[-3] ^= 0xFF
     (tmp_path / "m.safetensors").write_bytes(bytes(data))
-    with pytest.raises(Exception, match="SHA-256"):
+    with pytest.raises(LtcError, match="does not match the SHA-256 in its card"):
         modelfile.load(tmp_path / "m")
 
 
