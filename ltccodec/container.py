@@ -231,7 +231,8 @@ def _check_sizes(shape: tuple[int, ...], source_dim: int, latent_dim: int, vecto
         elements *= s
     if not (1 <= source_dim <= MAX_DIM and 1 <= latent_dim <= MAX_DIM):
         raise FormatError("source or latent dimension out of range")
-    if elements > MAX_ELEMENTS or vectors * source_dim != elements or vectors * latent_dim > MAX_ELEMENTS:
+    if elements > MAX_ELEMENTS or vectors * source_dim != elements or vectors * latent_dim > MAX_ELEMENTS \
+            or shape[-1] != source_dim or vectors < 1:
         raise FormatError(f"array shape {shape} does not fit {vectors} vectors of {source_dim} (corrupt file)")
     if not 1 <= frame_vectors <= MAX_FRAME_VECTORS or frame_count != -(-vectors // frame_vectors):
         raise FormatError("framing does not match the number of vectors (corrupt file)")

@@ -83,3 +83,22 @@ def test_headers_round_trip(vectors, frame_vectors, nonce):
     header = container.Header("m-1.x", bytes(32), container.ModeCode.QUANTIZED, 3, nonce, b"abcd", 1, (0, 5, 0),
                                container.Kind.ARRAY, "float16", (vectors, 8), 8, 8, vectors, frame_vectors, frames)
     assert container.read_header(io.BytesIO(container.pack_header(header))) == header
+
+
+def test_fields_that_contradict_each_other_are_refused():
+    import dataclasses
+
+    header = container.read_header(io.BytesIO(SEEDS["golden-e8.1bits.ltc"]))
+    assert header.shape[-1] == header.source_dim == 8
+    n = header.vectors
+    cases = {
+        "last axis is not the model's dimension": dict(shape=(2 * n, 4)),
+        "no vectors at all": dict(shape=(0, 8), vectors=0, frames=()),
+        "shape holds other vectors": dict(shape=(n + 1, 8)),
+        "QSD without a nesting ratio": dict(nesting=1),
+        "no randomness with a nesting ratio": dict(mode=container.ModeCode.NONE),
+        "frame table one short": dict(frames=header.frames[:-1]),
+    }
+    for what, change in cases.items():
+        edited = container.pack_header(dataclasses.replace(header, **change))
+        assert _parse(edited) is None, what
