@@ -10,7 +10,7 @@ import hashlib
 import io
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -25,6 +25,7 @@ from ltccodec.keyed import Key
 from ltccodec.randomness import Randomness
 
 STDIO = "-"
+Resolver = Callable[[registry.Choice, str], tuple[registry.LoadedModel, Randomness]]
 MAX_INPUT_BYTES = 1 << 34  # 16 GiB: beyond this, split the input (ltc batch)
 
 
@@ -143,22 +144,29 @@ class _Hashing:
         self.size += len(data)
 
 
-def _verify_written(path: str, expected: bytes) -> None:
-    """Read ``path`` back and compare its SHA-256 with what was written."""
+def sha256_of(path: str) -> bytes:
+    """SHA-256 of a file's content, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open_input(path) as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
-    if digest.digest() != expected:
-        raise LtcError(f"{path} does not read back as written (disk or file system error?)")
+    return digest.digest()
+
+
+def _verify_written(path: str, expected: bytes) -> None:
+    """Read ``path`` back and compare its SHA-256 with what was written; remove it if it differs."""
+    if sha256_of(path) != expected:
+        Path(path).unlink(missing_ok=True)
+        raise LtcError(f"{path} did not read back as written and was removed (disk or file system error?)")
 
 
 def encode_file(src: str, dst: str, choice: registry.Choice | None = None, key: Key | None = None,
                 nonce: bytes | None = None, force: bool = False, progress: codec.Progress | None = None,
-                verify: bool = False) -> EncodeStats:
+                verify: bool = False, resolve: Resolver = registry.resolve) -> EncodeStats:
     """Encode the array or audio file ``src`` to the .ltc file ``dst`` (``choice``: model, randomness and rate
     point; default: the default model of the input's kind). With ``verify``, the written file is read back and
-    decoded, so every frame's decoded symbols are checked against what the encoder coded."""
+    decoded, so every frame's decoded symbols are checked against what the encoder coded. ``resolve`` turns
+    the choice and the input's kind into a model (a batch passes one that remembers its answers)."""
     began = time.perf_counter()
     choice = choice or registry.Choice()
     check_output(dst, force)
@@ -167,20 +175,20 @@ def encode_file(src: str, dst: str, choice: registry.Choice | None = None, key: 
     out = io.BytesIO()
     if media.is_npy(raw) or label.lower().endswith(".npy"):
         array = media.read_array(raw, label)
-        loaded, randomness = registry.resolve(choice, "array")
+        loaded, randomness = resolve(choice, "array")
         header = codec.encode_to(array, out, loaded, randomness, key, nonce, progress=progress)
         values, seconds, kind = int(array.size), None, "array"
     else:
         audio = media.read_audio(raw, label)
-        loaded, randomness = registry.resolve(choice, "audio")
+        loaded, randomness = resolve(choice, "audio")
         header = codec.encode_audio(audio, out, loaded, randomness, key, nonce, progress=progress)
         values, seconds, kind = int(audio.samples.size), audio.seconds, "audio"
     data = out.getvalue()
-    write_output(dst, data, force)
     if verify:
-        if dst != STDIO:
-            _verify_written(dst, hashlib.sha256(data).digest())
         _verify_stream(data, key, loaded)
+    write_output(dst, data, force)
+    if verify and dst != STDIO:
+        _verify_written(dst, hashlib.sha256(data).digest())
     return EncodeStats(kind, loaded.name, randomness, len(raw), len(data), header.payload_bytes, values, seconds,
                        time.perf_counter() - began, verify)
 
