@@ -358,6 +358,23 @@ def bench_speech_command(files: int | None, models: tuple[str, ...], randomness:
         click.echo(speech.format_speed(speech.run_speed(pairs, progress=_progress)))
 
 
+@bench.command("batch")
+@click.option("--files", type=click.IntRange(10), default=2000, show_default=True, help="One-second clips to code.")
+@click.option("--dask/--no-dask", default=True, show_default=True, help="Also run on a local Dask cluster.")
+@click.option("--work", type=click.Path(file_okay=False), help="Scratch folder [a temporary one, removed after].")
+def bench_batch_command(files: int, dask: bool, work: str | None) -> None:
+    """`ltc batch` speed on generated one-second speech clips: files/s and MB/s with 1 and 2
+    local workers and a local Dask cluster (whole processes), manifest cost, resume after kill -9."""
+    import tempfile
+    from pathlib import Path
+
+    from ltccodec.bench import batch as bench_batch
+
+    with tempfile.TemporaryDirectory(dir=work) as scratch:
+        rows, extra = bench_batch.run(Path(scratch), files, dask, progress=_progress)
+    click.echo(bench_batch.format_table(rows, extra))
+
+
 @bench.command("fuzz")
 @click.argument("streams", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 @click.option("--cases", type=click.IntRange(1), help="Number of cases [default: 20000, or unlimited with --minutes].")
