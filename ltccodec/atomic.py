@@ -71,8 +71,9 @@ def open_atomic(path: Path, overwrite: bool = True) -> Iterator[BinaryIO]:
     for part in stale_parts(path):
         part.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=PART_SUFFIX, dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with open(tmp, "wb") as handle:  # its .name is the temporary path, for writers that map it
             yield handle
             handle.flush()
             os.fchmod(handle.fileno(), 0o666 & ~_umask())

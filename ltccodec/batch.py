@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ltccodec import manifest
+from ltccodec import manifest, split
 from ltccodec.errors import LtcError, UsageError
 from ltccodec.keyed import Key
 from ltccodec.manifest import FAILED, OK, STARTED, Row
@@ -30,6 +30,7 @@ ENCODE, DECODE = "encode", "decode"
 ENCODABLE = (".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".au", ".npy")
 DECODABLE = (".ltc",)
 SUFFIX = ".ltc"
+SPLIT_VECTORS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -58,11 +59,12 @@ class Job:
     seed: int | None = None
     verify: bool = False
     max_output_bytes: int | None = None
+    split_vectors: int = SPLIT_VECTORS  # arrays with more vectors are coded in parts by all workers (`split`)
 
     def settings(self) -> dict[str, object]:
         key = None if self.key is None else hashlib.sha256(b"ltc-batch-key" + self.key.secret).hexdigest()[:16]
         return {"verb": self.verb, "model": self.model, "randomness": self.randomness, "bitrate": self.bitrate,
-                "quality": self.quality, "key": key, "seed": self.seed}
+                "quality": self.quality, "key": key, "seed": self.seed, "split_vectors": self.split_vectors}
 
 
 @dataclass(frozen=True)
@@ -162,19 +164,39 @@ def run(job: Job, tasks: Sequence[Task], executor: object, force: bool = False,
             else:
                 todo.append(task)
         book.record([*refused, *(Row(t.rel, t.dst, STARTED) for t in todo)])
+        large = [t for t in todo if split.vectors_of(t.src, job.verb) > job.split_vectors]
+        small = [t for t in todo if t not in large]
         done: list[Row] = []
-        size = chunk or max(1, min(32, len(todo) // (8 * max(1, getattr(executor, "workers", 1)))))
-        for results in executor.run(run_tasks, job, [todo[i:i + size] for i in range(0, len(todo), size)]):
+
+        def recorded(results: list[Row]) -> None:
             book.record(results)
             for row in results:
                 done.append(row)
                 if progress is not None:
                     progress(len(done), len(todo), row)
+
+        size = chunk or max(1, min(32, len(small) // (8 * max(1, getattr(executor, "workers", 1)))))
+        for results in executor.run(run_tasks, job, [small[i:i + size] for i in range(0, len(small), size)]):
+            recorded(results)
+        for task in large:
+            recorded([_large(job, task, executor)])
         rows = book.rows()
     failures = tuple(r for r in [*refused, *done] if r.status != OK)
     good = [r for r in done if r.status == OK]
     return Summary(len(tasks), len(good), skipped, failures, sum(r.src_size for r in good),
                    sum(r.dst_size for r in good), sum(r.seconds for r in good), time.perf_counter() - began, rows)
+
+
+def _large(job: Job, task: Task, executor: object) -> Row:
+    """One large array, coded in parts by every worker (`split`)."""
+    began = time.perf_counter()
+    try:
+        return (split.encode_large if job.verb == ENCODE else split.decode_large)(job, task, executor)
+    except (LtcError, OSError) as error:
+        message = str(error) if isinstance(error, LtcError) else f"{error.strerror or error}"
+    except Exception as error:  # noqa: BLE001  (as in `_one`)
+        message = f"internal error {type(error).__name__}: {error}"
+    return Row(task.rel, task.dst, FAILED, error=message.splitlines()[0], elapsed=time.perf_counter() - began)
 
 
 def _still_done(row: Row, task: Task, out: Path) -> bool:

@@ -621,6 +621,8 @@ def _batch_options(command: Callable) -> Callable:
         click.option("--scheduler", metavar="ADDR",
                      help="Address of an existing Dask scheduler (implies --executor dask)."),
         click.option("--verify", is_flag=True, help="Check each output as `encode/decode --verify` do."),
+        click.option("--split-vectors", type=click.IntRange(4096), default=1 << 20, show_default=True, metavar="N",
+                     help="Arrays of more vectors are coded in parts of N by all workers at once."),
         click.option("-f", "--force", is_flag=True,
                      help="Overwrite outputs this batch did not write; restart a manifest made with other settings."),
     ]
@@ -651,7 +653,7 @@ def batch_decode(max_output_bytes: int | None, **common: object) -> None:
 
 def _run_batch(verb: str, options: dict, sources: tuple[str, ...], output: str, from_list: str | None,
                root: str | None, key_file: str | None, seed: int | None, jobs: int | None, executor: str,
-               scheduler: str | None, verify: bool, force: bool) -> None:
+               scheduler: str | None, verify: bool, split_vectors: int, force: bool) -> None:
     from pathlib import Path
 
     from ltccodec import batch as batching
@@ -667,7 +669,8 @@ def _run_batch(verb: str, options: dict, sources: tuple[str, ...], output: str, 
     if not sources and not listed:
         raise UsageError("give input folders, files or globs, or --from-list")
     tasks = batching.plan(batching.gather(sources, verb, listed), verb, Path(root) if root else None, seed)
-    job = batching.Job(verb, str(Path(output).resolve()), key=_key(key_file), seed=seed, verify=verify, **options)
+    job = batching.Job(verb, str(Path(output).resolve()), key=_key(key_file), seed=seed, verify=verify,
+                       split_vectors=split_vectors, **options)
     pool = executors.DaskExecutor(scheduler, jobs) if executor == "dask" or scheduler \
         else executors.LocalExecutor(jobs)
     report = _BatchProgress(len(tasks))

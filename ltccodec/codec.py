@@ -84,7 +84,7 @@ def encode_to(array: np.ndarray, out: BinaryIO, model: ModelArg, randomness: str
     loaded = _loaded(model)
     if loaded.card.framing is not None:
         raise UsageError(f"model {loaded.name} codes audio; give it an audio file (or use `encode_audio`)")
-    data = _check_array(array, loaded.card.source_dim)
+    data = check_array(array, loaded.card.source_dim)
     flat = data.reshape(-1, loaded.card.source_dim)
     return _encode_vectors(flat, None, out, loaded, _randomness(randomness), key, nonce, frame_vectors, progress,
                            Kind.ARRAY, data.dtype.name, tuple(int(s) for s in data.shape), None)
@@ -117,21 +117,37 @@ def _encode_vectors(flat: np.ndarray, gains: np.ndarray | None, out: BinaryIO, l
                     audio: AudioInfo | None) -> Header:
     key = key or keyed.DEFAULT_KEY
     nonce = nonce if nonce is not None else keyed.new_nonce()
-    frames, payloads = [], []
+    coded = encode_frames(flat, gains, loaded, rand, key, nonce, 0, frame_vectors, progress)
+    header = make_header(loaded, rand, key, nonce, kind, dtype, shape, len(flat), frame_vectors,
+                         [frame for frame, _ in coded], audio)
+    container.write(header, [payload for _, payload in coded], out)
+    return header
+
+
+def make_header(loaded: LoadedModel, rand: Randomness, key: keyed.Key, nonce: bytes, kind: Kind, dtype: str,
+                shape: tuple[int, ...], vectors: int, frame_vectors: int, frames: Sequence[container.Frame],
+                audio: AudioInfo | None = None) -> Header:
+    """The header of a stream whose frames were coded (perhaps in parts) with `encode_frames`."""
+    return Header(loaded.name, bytes.fromhex(loaded.card.sha256), _MODE_CODES[rand.mode], nesting_of(rand), nonce,
+                  keyed.key_check(key, nonce), entropy.CODER_ID, entropy.CODER_VERSION, kind, dtype, shape,
+                  loaded.card.source_dim, loaded.card.latent_dim, vectors, frame_vectors, tuple(frames), audio)
+
+
+def encode_frames(flat: np.ndarray, gains: np.ndarray | None, loaded: LoadedModel, rand: Randomness,
+                  key: keyed.Key, nonce: bytes, first: int = 0, frame_vectors: int = FRAME_VECTORS,
+                  progress: Progress | None = None) -> list[tuple[container.Frame, bytes]]:
+    """Code the vectors ``flat`` ``[V, n]`` as frames ``first, first + 1, ...`` of a stream: each frame's
+    table entry and payload. Frames are independent, so a long array may be coded in parts (each starting at
+    a frame boundary) by different processes and the parts' frames concatenated."""
+    coded = []
     with np.errstate(all="ignore"):  # values too large for the model end in the coder's one-line range error
         for index, start in enumerate(range(0, len(flat), frame_vectors)):
             part = slice(start, start + frame_vectors)
-            frame, payload = _encode_frame(flat[part], None if gains is None else gains[part], loaded, rand, key,
-                                           nonce, index)
-            frames.append(frame)
-            payloads.append(payload)
+            coded.append(_encode_frame(np.asarray(flat[part]), None if gains is None else gains[part], loaded, rand,
+                                       key, nonce, first + index))
             if progress is not None:
                 progress(min(start + frame_vectors, len(flat)), len(flat))
-    header = Header(loaded.name, bytes.fromhex(loaded.card.sha256), _MODE_CODES[rand.mode], nesting_of(rand), nonce,
-                    keyed.key_check(key, nonce), entropy.CODER_ID, entropy.CODER_VERSION, kind, dtype, shape,
-                    loaded.card.source_dim, loaded.card.latent_dim, len(flat), frame_vectors, tuple(frames), audio)
-    container.write(header, payloads, out)
-    return header
+    return coded
 
 
 def _encode_frame(vectors: np.ndarray, gains: np.ndarray | None, loaded: LoadedModel, rand: Randomness,
@@ -211,7 +227,11 @@ def open_stream(stream: BinaryIO, key: keyed.Key | None = None, dirs: Sequence[P
         raise LtcError("this stream holds an image; this ltc decodes arrays and audio")
     _check_output_size(header, max_output_bytes)
     _check_payload_can_hold(header, loaded)
-    return StreamReader(stream, header, loaded, key)
+    try:
+        payload_start: int | None = stream.tell()
+    except OSError:  # a pipe: frames are read in order only
+        payload_start = None
+    return StreamReader(stream, header, loaded, key, payload_start)
 
 
 @dataclass(frozen=True, eq=False)
@@ -228,8 +248,10 @@ class _Frame:
 class StreamReader:
     """A stream whose header has been read and checked (`open_stream`); decodes its frames once, in order."""
 
-    def __init__(self, stream: BinaryIO, header: Header, loaded: LoadedModel, key: keyed.Key) -> None:
+    def __init__(self, stream: BinaryIO, header: Header, loaded: LoadedModel, key: keyed.Key,
+                 payload_start: int | None = None) -> None:
         self.header, self._stream, self._loaded, self._key = header, stream, loaded, key
+        self._payload_start = payload_start
 
     def decode(self, seed: int | None = None, progress: Progress | None = None) -> Decoded:
         """The whole output in memory."""
@@ -247,15 +269,27 @@ class StreamReader:
             return Decoded(header, array=out.astype(header.dtype).reshape(header.shape))
         return Decoded(header, audio=_restore_audio(out, gains, header.audio, self._loaded))
 
-    def array_chunks(self, seed: int | None = None, progress: Progress | None = None) -> Iterator[np.ndarray]:
+    def array_chunks(self, seed: int | None = None, progress: Progress | None = None, first: int = 0,
+                     stop: int | None = None) -> Iterator[np.ndarray]:
         """An array stream's values frame by frame (``[count, n]`` in the stream's dtype), in C order of the
-        array's shape: memory stays bounded by a frame, whatever the file declares."""
+        array's shape: memory stays bounded by a frame, whatever the file declares. ``first``/``stop`` pick a
+        range of frames (``header.frame_vectors`` vectors each) from a seekable stream: a partial read."""
         if self.header.audio is not None:
             raise UsageError("this stream holds audio; decode it whole")
-        for frame in self._frames(seed, progress):
+        for frame in self._frames(seed, progress, first, stop):
             yield frame.values.astype(self.header.dtype)
 
-    def _frames(self, seed: int | None, progress: Progress | None) -> Iterator[_Frame]:
+    def _seek(self, first: int) -> None:
+        if first == 0:
+            return
+        if self._payload_start is None:
+            raise UsageError("reading part of a stream needs a file, not a pipe")
+        if not 0 <= first < len(self.header.frames):
+            raise UsageError(f"the stream has frames 0 to {len(self.header.frames) - 1}, not {first}")
+        self._stream.seek(self._payload_start + sum(f.size for f in self.header.frames[:first]))
+
+    def _frames(self, seed: int | None, progress: Progress | None, first: int = 0,
+                stop: int | None = None) -> Iterator[_Frame]:
         header, loaded, key = self.header, self._loaded, self._key
         rand = _randomness_of(header)
         rng = np.random.default_rng(seed)
@@ -263,9 +297,12 @@ class StreamReader:
         assert tables is not None
         coded = None if spec is None else (
             lambda side: ~framing.silent(framing.gain_indices_from_deltas(side, spec), spec))
-        done = 0
-        for index, (payload, count, check) in enumerate(zip(container.read_frames(self._stream, header),
-                                                            header.frame_sizes(), header.frames, strict=True)):
+        stop = len(header.frames) if stop is None else min(stop, len(header.frames))
+        self._seek(first)
+        sizes = header.frame_sizes()
+        done, total = 0, sum(sizes[first:stop])
+        for index, payload in enumerate(container.read_frames(self._stream, header, first, stop), start=first):
+            count, check = sizes[index], header.frames[index]
             dither_coords, u = frame_dither(loaded, rand, key, header.nonce, index, count)
             words = np.frombuffer(payload, dtype="<u4")
             gains, active = None, None
@@ -285,7 +322,7 @@ class StreamReader:
             yield _Frame(count, active, loaded.model.from_symbols(coords, u, private), gains)
             done += count
             if progress is not None:
-                progress(done, header.vectors)
+                progress(done, total)
 
 
 def _check_output_size(header: Header, limit: int | None) -> None:
@@ -357,7 +394,8 @@ def _symbol_check(coords: np.ndarray, side: np.ndarray | None = None) -> int:
     return check
 
 
-def _check_array(array: np.ndarray, dim: int) -> np.ndarray:
+def check_array(array: np.ndarray, dim: int) -> np.ndarray:
+    """``array`` as numpy, if the codec can code it with a model of source dimension ``dim``; else `UsageError`."""
     data = np.asarray(array)
     if data.dtype.name not in container.DTYPE_CODES:
         raise UsageError(f"arrays of {data.dtype} are not supported; use float16, float32 or float64")

@@ -165,14 +165,17 @@ def read_header(stream: BinaryIO) -> Header:
     return _parse_body(_Reader(rest[:-4]), version)
 
 
-def read_frames(stream: BinaryIO, header: Header) -> Iterator[bytes]:
-    """Each frame's payload, checked against its CRC; then insists the stream ends."""
-    for index, frame in enumerate(header.frames):
+def read_frames(stream: BinaryIO, header: Header, first: int = 0, stop: int | None = None) -> Iterator[bytes]:
+    """Frames ``first`` to ``stop`` (default: the last) from ``stream`` positioned at frame ``first``, each
+    checked against its CRC; reading to the last frame, insists the stream ends there."""
+    stop = len(header.frames) if stop is None else stop
+    for index in range(first, stop):
+        frame = header.frames[index]
         data = _read_exact(stream, frame.size, f"frame {index}")
         if zlib.crc32(data) != frame.crc:
             raise FormatError(f"frame {index} checksum mismatch (corrupt file)")
         yield data
-    if stream.read(1):
+    if stop == len(header.frames) and stream.read(1):
         raise FormatError("unexpected bytes after the last frame (corrupt or concatenated file)")
 
 
