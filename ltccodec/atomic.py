@@ -4,15 +4,17 @@ so a reader never sees half a file and an interrupt leaves the old file (or none
 Without ``overwrite`` the move is a hard link, which fails if the target appeared meanwhile: two writers racing
 for one name cannot both succeed. The file gets the permissions the umask gives a new file (not mkstemp's 0600).
 
-Temporary files are named ``.NAME.PID.RANDOM.part``. An error or a catchable signal removes them; a writer killed
+Temporary files are named ``.NAME.HOST-PID.RANDOM.part``. An error or a catchable signal removes them; a writer killed
 outright (SIGKILL, power loss) leaves one behind, and the next write to the same NAME removes every such file
-whose process is gone.
+whose process is gone (or is a zombie). A writer on another machine sharing the folder cannot be seen, so its
+stale files stay.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,28 +32,40 @@ def _umask() -> int:
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie, killed but not yet reaped, does not)."""
     if pid == os.getpid():
         return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # another user's live process
+    except PermissionError:  # another user's process
+        pass
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):  # no /proc (not Linux): trust the signal test
         return True
-    return True
+
+
+def _writer() -> str:
+    """``HOST-PID`` of this process, as temporary file names carry it."""
+    host = "".join(c for c in socket.gethostname() if c.isalnum())[:16] or "host"
+    return f"{host}-{os.getpid()}"
 
 
 def stale_parts(path: Path) -> list[Path]:
-    """Temporary files of earlier writes to ``path`` whose writer no longer runs."""
+    """Temporary files of earlier writes to ``path`` by processes of this machine that no longer run."""
     prefix = f".{path.name}."
+    host = _writer().rsplit("-", 1)[0]
     stale = []
     with contextlib.suppress(OSError):
         for entry in os.scandir(path.parent):
             name = entry.name
             if not (name.startswith(prefix) and name.endswith(PART_SUFFIX)):
                 continue
-            pid = name[len(prefix):].split(".", 1)[0]
-            if pid.isdigit() and not _alive(int(pid)):
+            writer, _, pid = name[len(prefix):].split(".", 1)[0].rpartition("-")
+            if writer == host and pid.isdigit() and not _alive(int(pid)):
                 stale.append(path.parent / name)
     return stale
 
@@ -70,7 +84,7 @@ def open_atomic(path: Path, overwrite: bool = True) -> Iterator[BinaryIO]:
     _refuse(path, overwrite)
     for part in stale_parts(path):
         part.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=PART_SUFFIX, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{_writer()}.", suffix=PART_SUFFIX, dir=path.parent)
     os.close(fd)
     try:
         with open(tmp, "wb") as handle:  # its .name is the temporary path, for writers that map it

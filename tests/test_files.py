@@ -4,7 +4,6 @@ behind."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -125,17 +124,25 @@ def test_encode_verify_catches_an_encoder_that_codes_other_symbols(tmp_path, mon
 
 
 def test_temp_files_of_live_writers_are_left_alone(tmp_path):
-    from ltccodec.atomic import stale_parts
+    from ltccodec.atomic import _writer, stale_parts
 
     target = tmp_path / "a.ltc"
+    host = _writer().rsplit("-", 1)[0]
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        live = tmp_path / f".a.ltc.{sleeper.pid}.x1.part"
-        mine = tmp_path / f".a.ltc.{os.getpid()}.x2.part"
-        other = tmp_path / f".b.ltc.{2**22 + 7}.x3.part"
-        for p in (live, mine, other):
+        live = tmp_path / f".a.ltc.{host}-{sleeper.pid}.x1.part"
+        mine = tmp_path / f".a.ltc.{_writer()}.x2.part"
+        other_name = tmp_path / f".b.ltc.{host}-{2**22 + 7}.x3.part"
+        other_host = tmp_path / f".a.ltc.elsewhere-{sleeper.pid}.x4.part"  # a writer this machine cannot see
+        for p in (live, mine, other_name, other_host):
             p.write_bytes(b"")
         assert stale_parts(target) == []
+        sleeper.kill()
+        for _ in range(300):  # the signal takes a moment to land
+            if stale_parts(target):
+                break
+            time.sleep(0.01)
+        assert stale_parts(target) == [live]  # killed, not yet reaped: a zombie is not a writer
     finally:
         sleeper.kill()
         sleeper.wait()
