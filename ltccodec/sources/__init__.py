@@ -1,6 +1,6 @@
 """Training and test data by name, one module per data set: ``gaussian:<n>`` (i.i.d. N(0, 1) vectors) and
 ``speech`` / ``speech:bands8`` (MDCT frames of real recordings with one gain per frame or per band; see
-`sources.speech`). Digits and physics join here.
+`sources.speech`) and ``digits`` (MNIST, `sources.digits`). Physics joins here.
 
 Every source has a ``name``, a vector dimension ``dim``, seeded training batches (`sample`) and a fixed test
 set (`test_set`). Used by `train`, `evaluate` and the benchmarks; nothing here knows a codec.
@@ -39,8 +39,12 @@ def source_by_name(name: str) -> Source:
         from ltccodec.sources.gaussian import GaussianSource
 
         return GaussianSource(f"gaussian:{int(match.group(1))}", int(match.group(1)))
+    if text == "digits":
+        from ltccodec.sources.digits import DigitsSource
+
+        return DigitsSource.load(text)
     if text in ("speech", "speech:bands8"):
         from ltccodec.sources.speech import FRAMINGS, SpeechSource
 
         return SpeechSource.load(text, FRAMINGS[text])
-    raise UsageError(f"unknown data source {name!r}; available: gaussian:<n>, speech, speech:bands8")
+    raise UsageError(f"unknown data source {name!r}; available: gaussian:<n>, speech, speech:bands8, digits")
