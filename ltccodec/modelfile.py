@@ -40,6 +40,7 @@ class Metrics:
     kbps: float | None = None  # audio: coded kbit/s (lattice points and gains) on the test recordings
     pesq: float | None = None  # audio: PESQ narrowband on the test recordings
     snr: float | None = None  # audio: SNR in dB on the test recordings
+    w1: float | None = None  # images: a fresh WGAN-GP critic's Wasserstein-1 estimate, test images vs decoded
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,9 @@ class TrainConfig:
     init_scale: float = 0.0  # > 0: start linear transforms at scale·I / I/scale (square latent only)
     train_analysis: bool = True  # False: keep the analysis transform at its initial value (a fixed step size)
     centroid: bool = False  # decode to the prior's mean over each cell (see prior.box_centroids)
+    perception: str = "sw2"  # the λ2 term: "sw2" (sliced W2², vectors) or "critic" (WGAN-GP critic, 28×28 images)
+    critic_steps: int = 2  # critic updates per codec update ("critic")
+    channels: int = 16  # conv28 feature maps
 
     @classmethod
     def from_json(cls, text: str) -> TrainConfig:
@@ -69,7 +72,8 @@ class TrainConfig:
             kind = TransformKind(self.transform)
         except ValueError:
             raise UsageError(f"unknown transform {self.transform!r}: linear, mlp, diagonal or conv28") from None
-        return ModelConfig(TransformConfig(kind, source.dim, latent, centroid=self.centroid), self.lattice)
+        return ModelConfig(TransformConfig(kind, source.dim, latent, channels=self.channels, centroid=self.centroid),
+                           self.lattice)
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ class Progress:
     step: int
     rate: float
     mse: float
-    sw2: float
+    perception: float  # the λ2 term: sliced W2², or the critic's −E f(decoded)
 
 
 def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str = "",
@@ -96,7 +100,17 @@ def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str
     if not config.train_analysis:
         model.analysis.requires_grad_(False)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate)
-    start_epoch, seconds = _resume(run_dir, config, model, optimizer)
+    parts = {"model": (model, optimizer)}
+    if config.perception == "critic":
+        from ltccodec import critic as wgan
+
+        with torch.random.fork_rng():
+            torch.manual_seed(config.seed + 1)
+            judge = wgan.Critic()
+        parts["critic"] = (judge, wgan.new_optimizer(judge))
+    elif config.perception != "sw2":
+        raise UsageError(f"unknown perception term {config.perception!r}: sw2 or critic")
+    start_epoch, seconds = _resume(run_dir, config, parts)
     total_steps = config.epochs * config.steps_per_epoch
     for epoch in range(start_epoch, config.epochs):
         began = time.perf_counter()
@@ -112,14 +126,22 @@ def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str
             output = model.training_step(x, randomness, rng)
             rate = output.bits.mean() / source.dim
             mse = ((x - output.x_hat) ** 2).mean()
-            sw2 = sliced_w2_squared(x, output.x_hat, random_directions(config.projections, source.dim, generator))
-            loss = rate + config.lambda_mse * mse + config.lambda_perception * sw2
+            if "critic" in parts:
+                judge, judge_optimizer = parts["critic"]
+                for _ in range(config.critic_steps):
+                    real = torch.from_numpy(source.sample(config.batch_size, rng))
+                    wgan.critic_step(judge, judge_optimizer, real, output.x_hat, generator)
+                perception = -judge(output.x_hat).mean()
+            else:
+                perception = sliced_w2_squared(x, output.x_hat,
+                                               random_directions(config.projections, source.dim, generator))
+            loss = rate + config.lambda_mse * mse + config.lambda_perception * perception
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            report(Progress(epoch, step, rate.item(), mse.item(), sw2.item()))
+            report(Progress(epoch, step, rate.item(), mse.item(), perception.item()))
         seconds += time.perf_counter() - began
-        _checkpoint(run_dir, config, model, optimizer, epoch + 1, seconds)
+        _checkpoint(run_dir, config, parts, epoch + 1, seconds)
 
     model.eval()
     modelfile.round_weights(model)
@@ -129,6 +151,8 @@ def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str
         metrics = evaluate_audio(model, source, randomness)
     else:
         metrics = evaluate(model, source, randomness, config.test_size)
+    if config.perception == "critic":  # images: a fresh critic's W1 between test images and their decodings
+        metrics = dataclasses.replace(metrics, w1=_critic_w1(model, source, randomness, config.test_size))
     training = modelfile.Training(str(randomness), config.lambda_mse, config.lambda_perception, total_steps,
                                   config.batch_size, config.seed, round(seconds, 1), command)
     card = modelfile.card_for(model, name, source.name, training, (metrics,), framing, source.description)
@@ -153,14 +177,30 @@ def _scaled_identity(model: LTCModel, scale: float) -> None:
         model.synthesis.bias.zero_()
 
 
-def _checkpoint(run_dir: Path, config: TrainConfig, model: LTCModel, optimizer: torch.optim.Optimizer,
-                epochs_done: int, seconds: float) -> None:
-    """Weights and optimizer moments in safetensors, progress in JSON; the JSON is written last."""
+Parts = dict[str, tuple[torch.nn.Module, torch.optim.Optimizer]]  # what a checkpoint holds: modules and optimizers
+
+
+def _critic_w1(model: LTCModel, source: object, randomness: Randomness, count: int) -> float:
+    from ltccodec.critic import wasserstein_estimate
+    from ltccodec.evaluate import EVAL_SEED
+
+    x = torch.from_numpy(source.test_set(count))
+    with torch.no_grad():
+        x_hat = model.reconstruct(x, randomness, np.random.default_rng(EVAL_SEED)).x_hat.float()
+    return wasserstein_estimate(x, x_hat.clamp(0, 1), seed=EVAL_SEED % 1000)
+
+
+def _checkpoint(run_dir: Path, config: TrainConfig, parts: Parts, epochs_done: int, seconds: float) -> None:
+    """Weights and optimizer moments in safetensors, progress in JSON; the JSON is written last. The codec's
+    tensors are named ``model.*`` and ``optim.*``, another part's ``<part>.model.*`` and ``<part>.optim.*``."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    tensors = {f"model.{k}": v.detach().clone().contiguous() for k, v in model.state_dict().items()}
-    for index, state in optimizer.state_dict()["state"].items():
-        for key, value in state.items():
-            tensors[f"optim.{index}.{key}"] = torch.as_tensor(value).clone().contiguous()
+    tensors = {}
+    for part, (module, optimizer) in parts.items():
+        prefix = "" if part == "model" else f"{part}."
+        tensors.update({f"{prefix}model.{k}": v.detach().clone().contiguous() for k, v in module.state_dict().items()})
+        for index, state in optimizer.state_dict()["state"].items():
+            for key, value in state.items():
+                tensors[f"{prefix}optim.{index}.{key}"] = torch.as_tensor(value).clone().contiguous()
     tmp = run_dir / "checkpoint.safetensors.tmp"
     save_file(tensors, str(tmp))
     tmp.replace(run_dir / "checkpoint.safetensors")
@@ -170,8 +210,7 @@ def _checkpoint(run_dir: Path, config: TrainConfig, model: LTCModel, optimizer: 
     tmp_json.replace(run_dir / "checkpoint.json")
 
 
-def _resume(run_dir: Path, config: TrainConfig, model: LTCModel,
-            optimizer: torch.optim.Optimizer) -> tuple[int, float]:
+def _resume(run_dir: Path, config: TrainConfig, parts: Parts) -> tuple[int, float]:
     """Load the run's checkpoint if there is one; returns (epochs already done, seconds spent)."""
     meta_path = run_dir / "checkpoint.json"
     if not meta_path.exists():
@@ -180,11 +219,13 @@ def _resume(run_dir: Path, config: TrainConfig, model: LTCModel,
     if meta["config"] != dataclasses.asdict(config):
         raise LtcError(f"{run_dir} holds a run with other settings; pick another --run-dir or delete it")
     tensors = load_file(str(run_dir / "checkpoint.safetensors"))
-    model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
-    state = optimizer.state_dict()
-    for key, value in tensors.items():
-        if key.startswith("optim."):
-            _, index, name = key.split(".", 2)
-            state["state"].setdefault(int(index), {})[name] = value
-    optimizer.load_state_dict(state)
+    for part, (module, optimizer) in parts.items():
+        prefix = "" if part == "model" else f"{part}."
+        module.load_state_dict({k[len(prefix) + 6:]: v for k, v in tensors.items() if k.startswith(f"{prefix}model.")})
+        state = optimizer.state_dict()
+        for key, value in tensors.items():
+            if key.startswith(f"{prefix}optim."):
+                index, name = key[len(prefix) + 6:].split(".", 1)
+                state["state"].setdefault(int(index), {})[name] = value
+        optimizer.load_state_dict(state)
     return int(meta["epochs_done"]), float(meta["seconds"])
