@@ -51,6 +51,7 @@ class TrainConfig:
     centroid: bool = False  # decode to the prior's mean over each cell (see prior.box_centroids)
     perception: str = "sw2"  # the λ2 term: "sw2" (sliced W2², vectors) or "critic" (WGAN-GP critic, 28×28 images)
     critic_steps: int = 2  # critic updates per codec update ("critic")
+    critic_eval_steps: int = 600  # updates of the fresh critic that measures W1 for the card ("critic")
     channels: int = 16  # conv28 feature maps
 
     @classmethod
@@ -152,7 +153,8 @@ def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str
     else:
         metrics = evaluate(model, source, randomness, config.test_size)
     if config.perception == "critic":  # images: a fresh critic's W1 between test images and their decodings
-        metrics = dataclasses.replace(metrics, w1=_critic_w1(model, source, randomness, config.test_size))
+        metrics = dataclasses.replace(metrics, w1=_critic_w1(model, source, randomness, config.test_size,
+                                                             config.critic_eval_steps))
     training = modelfile.Training(str(randomness), config.lambda_mse, config.lambda_perception, total_steps,
                                   config.batch_size, config.seed, round(seconds, 1), command)
     card = modelfile.card_for(model, name, source.name, training, (metrics,), framing, source.description)
@@ -180,14 +182,14 @@ def _scaled_identity(model: LTCModel, scale: float) -> None:
 Parts = dict[str, tuple[torch.nn.Module, torch.optim.Optimizer]]  # what a checkpoint holds: modules and optimizers
 
 
-def _critic_w1(model: LTCModel, source: object, randomness: Randomness, count: int) -> float:
+def _critic_w1(model: LTCModel, source: object, randomness: Randomness, count: int, steps: int) -> float:
     from ltccodec.critic import wasserstein_estimate
     from ltccodec.evaluate import EVAL_SEED
 
     x = torch.from_numpy(source.test_set(count))
     with torch.no_grad():
         x_hat = model.reconstruct(x, randomness, np.random.default_rng(EVAL_SEED)).x_hat.float()
-    return wasserstein_estimate(x, x_hat.clamp(0, 1), seed=EVAL_SEED % 1000)
+    return wasserstein_estimate(x, x_hat.clamp(0, 1), steps=steps, seed=EVAL_SEED % 1000)
 
 
 def _checkpoint(run_dir: Path, config: TrainConfig, parts: Parts, epochs_done: int, seconds: float) -> None:
