@@ -10,15 +10,9 @@ The shipped ladder (models/speech-z-*) is copied from --out by scripts/ship_spee
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
 # MDCT step sizes of the rate points: one gain per frame (deterministic members), gains per band (dithered ones)
 STEPS = {"q0": 1.1, "q1": 0.6, "q2": 0.35, "q3": 0.2, "q4": 0.13, "q5": 0.08}
 BAND_STEPS = {"q0": 1.6, "q1": 0.9, "q2": 0.55, "q3": 0.36, "q4": 0.24, "q5": 0.15}
@@ -73,39 +67,8 @@ def plan() -> list[tuple[str, dict]]:
     return runs
 
 
-def run_one(name: str, config: dict, out: Path) -> str:
-    if (out / f"{name}.json").exists():
-        return f"{name}: done before"
-    path = ROOT / "configs" / "speech" / f"{name}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(config, indent=2) + "\n")
-    logs = ROOT / "runs" / "speech" / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    command = [str(Path(sys.executable).parent / "ltc"), "train", "--config", str(path.relative_to(ROOT)),
-               "--name", name, "--out-dir", str(out), "--run-dir", f"runs/speech/runs/{name}", "--quiet"]
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    with (logs / f"{name}.log").open("w") as log:
-        done = subprocess.run(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    return f"{name}: exit {done.returncode}"
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="")
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--out", default="runs/speech/models")
-    parser.add_argument("--write-configs", action="store_true", help="only write configs/speech/*.json")
-    args = parser.parse_args()
-    if args.write_configs:
-        for name, config in plan():
-            (ROOT / "configs" / "speech" / f"{name}.json").write_text(json.dumps(config, indent=2) + "\n")
-        return
-    out = ROOT / args.out
-    chosen = [(n, c) for n, c in plan() if args.only in n]
-    with ThreadPoolExecutor(args.jobs) as pool:
-        for line in pool.map(lambda nc: run_one(nc[0], nc[1], out), chosen):
-            print(line, flush=True)
-
-
 if __name__ == "__main__":
-    main()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from trainplan import main
+
+    main("speech", plan, __doc__.splitlines()[0])

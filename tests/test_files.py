@@ -16,6 +16,8 @@ import pytest
 from ltccodec import codec, files, media, registry
 from ltccodec.errors import LtcError, UsageError
 
+from . import peak
+
 LTC = str(Path(sys.executable).parent / "ltc")
 MODEL = "gaussian8-z1-sd-l2"  # shipped: fast, several bits per vector
 NONCE = bytes(range(16))
@@ -50,14 +52,9 @@ def test_streamed_array_output_equals_the_in_memory_decode(tmp_path, dtype, shap
     assert stats.verified and stats.output_bytes == len(expected) and stats.shape == shape
 
 
-@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the peak RSS from /proc (Linux)")
+@pytest.mark.skipif(not peak.AVAILABLE, reason="reads the peak RSS from /proc (Linux)")
 def test_decoding_a_big_array_to_a_file_keeps_memory_bounded_by_a_frame(big, tmp_path):
-    # VmHWM: the peak RSS of this process image (ru_maxrss would include the forking parent's)
-    probe = ("from ltccodec import cli\ntry:\n    cli.main()\nexcept SystemExit:\n    pass\n"
-             "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])")
-    done = subprocess.run([sys.executable, "-c", probe, "decode", str(big), "-o", str(tmp_path / "out.npy")],
-                          capture_output=True, text=True, timeout=300, check=True)
-    peak_mib = int(done.stdout.split()[-1]) / 1024
+    peak_mib = peak.ltc_peak_mib("decode", str(big), "-o", str(tmp_path / "out.npy"))
     assert (tmp_path / "out.npy").stat().st_size == 128_000_128
     assert peak_mib < 100, f"peak {peak_mib:.0f} MiB for a 122 MiB output"  # whole-array decoding needs > 250
 

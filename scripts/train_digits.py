@@ -1,0 +1,39 @@
+"""Train the digits models: writes one JSON config per model into configs/digits/ and runs `ltc train` on each
+(two at a time, one torch thread each), logging to runs/digits/logs/. Rerunning skips finished models and resumes
+interrupted ones. Prepare the data first: `ltc data digits`.
+
+    .venv/bin/python scripts/train_digits.py [--only NAME_SUBSTRING] [--jobs 2] [--out runs/digits/models]
+
+Convolutional transforms of 28×28 digits to a latent of 8 (the seed's n_L = 8), a WGAN-GP critic as the perception
+term (λ2 = 0.05), rate points q1 < q2 < q3 set by λ1 (the MSE weight). Lattices: E8 (every randomness budget),
+Z8 and D4² (sd, none, pd).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+LAMBDA_MSE = {"q1": 3.0, "q2": 10.0, "q3": 30.0}
+BASE = {"source": "digits", "transform": "conv28", "latent": 8, "channels": 16, "perception": "critic",
+        "lambda_perception": 0.05, "critic_steps": 2, "epochs": 6, "steps_per_epoch": 500, "batch_size": 64,
+        "learning_rate": 2e-3, "final_learning_rate": 3e-4, "test_size": 1000, "seed": 0}
+LATTICES = {"E8": ("e8", ["sd", "none", "pd", "1bits", "nesting3"]), "Z1": ("z", ["sd", "none", "pd"]),
+            "D4": ("d4", ["sd", "none", "pd"])}
+
+
+def plan() -> list[tuple[str, dict]]:
+    runs = []
+    for lattice, (token, modes) in LATTICES.items():
+        for point, weight in LAMBDA_MSE.items():
+            for mode in modes:
+                runs.append((f"digits-{token}-{mode}-{point}",
+                             dict(BASE, lattice=lattice, randomness=mode, lambda_mse=weight)))
+    return runs
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from trainplan import main
+
+    main("digits", plan, __doc__.splitlines()[0])
