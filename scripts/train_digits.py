@@ -16,7 +16,7 @@ from pathlib import Path
 
 LAMBDA_MSE = {"q1": 3.0, "q2": 10.0, "q3": 30.0}
 BASE = {"source": "digits", "transform": "conv28", "latent": 8, "channels": 16, "perception": "critic",
-        "lambda_perception": 0.05, "critic_steps": 2, "epochs": 6, "steps_per_epoch": 500, "batch_size": 64,
+        "lambda_perception": 0.05, "critic_steps": 2, "epochs": 4, "steps_per_epoch": 500, "batch_size": 64,
         "learning_rate": 2e-3, "final_learning_rate": 3e-4, "test_size": 1000, "seed": 0}
 LATTICES = {"E8": ("e8", ["sd", "none", "pd", "1bits", "nesting3"]), "Z1": ("z", ["sd", "none", "pd"]),
             "D4": ("d4", ["sd", "none", "pd"])}
@@ -24,7 +24,7 @@ LATTICES = {"E8": ("e8", ["sd", "none", "pd", "1bits", "nesting3"]), "Z1": ("z",
 
 def plan() -> list[tuple[str, dict]]:
     runs = []
-    for lattice, (token, modes) in LATTICES.items():
+    for lattice, (token, modes) in LATTICES.items():  # E8 first: the default family
         for point, weight in LAMBDA_MSE.items():
             for mode in modes:
                 runs.append((f"digits-{token}-{mode}-{point}",
