@@ -488,15 +488,19 @@ _KEY_HELP = "Key for the shared dither: a file's bytes (else $LTC_KEY, else the 
 @click.option("-f", "--force", is_flag=True, help="Overwrite OUT if it exists.")
 @click.option("--verify", is_flag=True,
               help="Read OUT back and decode it: every frame's symbols must match the encoder's.")
+@click.option("--resize", is_flag=True, help="Images: convert to the model's size and to grayscale.")
 def encode(input_path: str, output: str, model: str | None, randomness: str | None, nesting: int | None,
            bitrate: float | None, quality: int | None, key_file: str | None, nonce: str | None, force: bool,
-           verify: bool) -> None:
-    """Compress IN (audio: WAV, FLAC, OGG; or a .npy float array; - for stdin) to an .ltc stream.
+           verify: bool, resize: bool) -> None:
+    """Compress IN (audio: WAV, FLAC, OGG; images: PNG, JPEG, a folder of them or a uint8
+    .npy stack; or a .npy float array; - for stdin) to an .ltc stream.
 
     \b
     Audio of any rate and channel count is resampled to the model's rate (8 kHz for the
     speech models), coded channel by channel, and restored on decode: rate, channels,
-    length and sample format. A .npy array's last axis must be the model's source dimension.
+    length and sample format. Images must have the image model's size (digits: 28×28
+    grayscale) unless --resize converts them. A .npy array's last axis must be the
+    model's source dimension.
 
     \b
     Without --model, audio uses speech-z-q3; --bitrate / --quality pick a rate point
@@ -528,10 +532,14 @@ def encode(input_path: str, output: str, model: str | None, randomness: str | No
     choice = Choice(model, wanted, bitrate, quality)
     bar = _FrameProgress("encode")
     stats = files.encode_file(input_path, output, choice, _key(key_file), parse_nonce(nonce) if nonce else None,
-                              force, progress=bar, verify=verify)
+                              force, progress=bar, verify=verify, resize=resize)
     bar.close()
     checked = ", verified" if stats.verified else ""
-    if stats.seconds is not None:
+    if stats.kind == "image":
+        pixels = stats.values
+        _progress(f"{pixels} pixels -> {stats.output_bytes} bytes ({8 * stats.output_bytes / pixels:.4f} bits/pixel), "
+                  f"model {stats.model}, randomness {stats.randomness}{checked}")
+    elif stats.seconds is not None:
         _progress(f"{stats.seconds:.2f} s of audio -> {stats.output_bytes} bytes ({stats.kbps:.2f} kbit/s, payload "
                   f"{stats.payload_kbps:.2f}), model {stats.model}, randomness {stats.randomness}{checked}")
     else:
@@ -570,8 +578,12 @@ def decode(input_path: str, output: str, key_file: str | None, seed: int | None,
     stats = files.decode_file(input_path, output, _key(key_file), seed, force, progress=bar,
                               max_output_bytes=max_output_bytes, verify=verify)
     bar.close()
-    what = f"{stats.shape[0]} samples × {stats.shape[1]} channels at {stats.sample_rate} Hz" \
-        if stats.kind == "audio" else f"array {stats.shape}"
+    if stats.kind == "audio":
+        what = f"{stats.shape[0]} samples × {stats.shape[1]} channels at {stats.sample_rate} Hz"
+    elif stats.kind == "image":
+        what = f"{stats.shape[0]} image(s) of {stats.shape[2]}×{stats.shape[1]}×{stats.shape[3]}"
+    else:
+        what = f"array {stats.shape}"
     _progress(f"decoded {what} ({stats.output_bytes} bytes{', verified' if stats.verified else ''})")
 
 

@@ -21,10 +21,10 @@ from typing import BinaryIO
 import numpy as np
 
 from ltccodec import container, entropy, framing, keyed
-from ltccodec.container import AudioInfo, Header, Kind, ModeCode
+from ltccodec.container import AudioInfo, Header, ImageInfo, Kind, ModeCode
 from ltccodec.errors import LtcError, UsageError
 from ltccodec.lattice import coset_coords
-from ltccodec.media import Audio, FileFormat, SampleFormat, fit_length, resample
+from ltccodec.media import Audio, FileFormat, Image, ImageFormat, SampleFormat, fit_length, resample
 from ltccodec.randomness import Mode, Randomness
 from ltccodec.registry import LoadedModel, by_name, by_path, is_path
 
@@ -111,26 +111,46 @@ def encode_audio(audio: Audio, out: BinaryIO, model: ModelArg, randomness: str |
                            progress, Kind.AUDIO, "float32", tuple(int(s) for s in vectors.shape), info)
 
 
+def encode_images(image: Image, out: BinaryIO, model: ModelArg, randomness: str | Randomness = "sd",
+                  key: keyed.Key | None = None, nonce: bytes | None = None, frame_vectors: int = FRAME_VECTORS,
+                  progress: Progress | None = None) -> Header:
+    """Compress one image or a stack (`media.Image`) with an image model, one vector per image; the header keeps
+    the size, channels and file format that decoding restores."""
+    loaded = _loaded(model)
+    wanted = loaded.card.image
+    if wanted is None:
+        raise UsageError(f"model {loaded.name} codes {loaded.card.source}, not images; see `ltc models`")
+    if image.shape != wanted:
+        height, width, _ = wanted
+        raise UsageError(f"the image is {image.describe}; model {loaded.name} codes {width}×{height} grayscale "
+                         "(give --resize to convert it)")
+    vectors = image.pixels.reshape(len(image.pixels), -1).astype(np.float32) / np.float32(255)
+    info = ImageInfo(*wanted, int(image.file_format))
+    return _encode_vectors(vectors, None, out, loaded, _randomness(randomness), key, nonce, frame_vectors, progress,
+                           Kind.IMAGE, "float32", tuple(int(s) for s in vectors.shape), None, info)
+
+
 def _encode_vectors(flat: np.ndarray, gains: np.ndarray | None, out: BinaryIO, loaded: LoadedModel,
                     rand: Randomness, key: keyed.Key | None, nonce: bytes | None, frame_vectors: int,
                     progress: Progress | None, kind: Kind, dtype: str, shape: tuple[int, ...],
-                    audio: AudioInfo | None) -> Header:
+                    audio: AudioInfo | None, image: ImageInfo | None = None) -> Header:
     key = key or keyed.DEFAULT_KEY
     nonce = nonce if nonce is not None else keyed.new_nonce()
     coded = encode_frames(flat, gains, loaded, rand, key, nonce, 0, frame_vectors, progress)
     header = make_header(loaded, rand, key, nonce, kind, dtype, shape, len(flat), frame_vectors,
-                         [frame for frame, _ in coded], audio)
+                         [frame for frame, _ in coded], audio, image)
     container.write(header, [payload for _, payload in coded], out)
     return header
 
 
 def make_header(loaded: LoadedModel, rand: Randomness, key: keyed.Key, nonce: bytes, kind: Kind, dtype: str,
                 shape: tuple[int, ...], vectors: int, frame_vectors: int, frames: Sequence[container.Frame],
-                audio: AudioInfo | None = None) -> Header:
+                audio: AudioInfo | None = None, image: ImageInfo | None = None) -> Header:
     """The header of a stream whose frames were coded (perhaps in parts) with `encode_frames`."""
     return Header(loaded.name, bytes.fromhex(loaded.card.sha256), _MODE_CODES[rand.mode], nesting_of(rand), nonce,
                   keyed.key_check(key, nonce), entropy.CODER_ID, entropy.CODER_VERSION, kind, dtype, shape,
-                  loaded.card.source_dim, loaded.card.latent_dim, vectors, frame_vectors, tuple(frames), audio)
+                  loaded.card.source_dim, loaded.card.latent_dim, vectors, frame_vectors, tuple(frames), audio,
+                  image=image)
 
 
 def encode_frames(flat: np.ndarray, gains: np.ndarray | None, loaded: LoadedModel, rand: Randomness,
@@ -172,17 +192,18 @@ def _encode_frame(vectors: np.ndarray, gains: np.ndarray | None, loaded: LoadedM
 
 @dataclass(frozen=True, eq=False)
 class Decoded:
-    """A decoded stream: its header and either the array or the audio it holds."""
+    """A decoded stream: its header and the array, the audio or the images it holds."""
 
     header: Header
     array: np.ndarray | None = None
     audio: Audio | None = None
+    image: Image | None = None
 
 
 def decode(data: bytes, key: keyed.Key | None = None, seed: int | None = None,
            dirs: Sequence[Path] | None = None) -> np.ndarray:
-    """Decompress .ltc bytes: the array that was encoded (shape and dtype restored), or for audio the samples
-    ``[T, C]`` (float32, at the input's rate)."""
+    """Decompress .ltc bytes: the array that was encoded (shape and dtype restored), for audio the samples
+    ``[T, C]`` (float32, at the input's rate), for images the pixels ``[N, H, W, C]`` (uint8)."""
     return decode_from(io.BytesIO(data), key, seed, dirs)
 
 
@@ -190,6 +211,8 @@ def decode_from(stream: BinaryIO, key: keyed.Key | None = None, seed: int | None
                 dirs: Sequence[Path] | None = None, progress: Progress | None = None) -> np.ndarray:
     """As `decode`, reading a binary file object."""
     result = decode_stream(stream, key, seed, dirs, progress)
+    if result.image is not None:
+        return result.image.pixels
     return result.audio.samples if result.audio is not None else result.array
 
 
@@ -221,10 +244,10 @@ def open_stream(stream: BinaryIO, key: keyed.Key | None = None, dirs: Sequence[P
         raise LtcError(f"the stream was coded with model {header.model_name}, not {model.name}")
     if (loaded.card.source_dim, loaded.card.latent_dim) != (header.source_dim, header.latent_dim):
         raise LtcError("the stream's dimensions do not match its model (corrupt file)")
-    if (header.kind is Kind.AUDIO) != (loaded.card.framing is not None):
+    if (header.kind is Kind.AUDIO) != (loaded.card.framing is not None) or (header.kind is Kind.IMAGE) != (
+            loaded.card.image is not None) or (header.image is not None and (
+            header.image.height, header.image.width, header.image.channels) != loaded.card.image):
         raise LtcError("the stream's kind does not match its model (corrupt file)")
-    if header.kind is Kind.IMAGE:
-        raise LtcError("this stream holds an image; this ltc decodes arrays and audio")
     _check_output_size(header, max_output_bytes)
     _check_payload_can_hold(header, loaded)
     try:
@@ -265,6 +288,11 @@ class StreamReader:
             if gains is not None:
                 gains[rows] = frame.gains
             start += frame.count
+        if header.image is not None:
+            i = header.image
+            pixels = np.clip(np.rint(out * np.float32(255)), 0, 255).astype(np.uint8)
+            fmt = ImageFormat(i.file_format) if i.file_format in ImageFormat._value2member_map_ else ImageFormat.PNG
+            return Decoded(header, image=Image(pixels.reshape(-1, i.height, i.width, i.channels), fmt))
         if header.audio is None:
             return Decoded(header, array=out.astype(header.dtype).reshape(header.shape))
         return Decoded(header, audio=_restore_audio(out, gains, header.audio, self._loaded))
@@ -274,8 +302,8 @@ class StreamReader:
         """An array stream's values frame by frame (``[count, n]`` in the stream's dtype), in C order of the
         array's shape: memory stays bounded by a frame, whatever the file declares. ``first``/``stop`` pick a
         range of frames (``header.frame_vectors`` vectors each) from a seekable stream: a partial read."""
-        if self.header.audio is not None:
-            raise UsageError("this stream holds audio; decode it whole")
+        if self.header.kind is not Kind.ARRAY:
+            raise UsageError(f"this stream holds {self.header.kind.name.lower()}; decode it whole")
         for frame in self._frames(seed, progress, first, stop):
             yield frame.values.astype(self.header.dtype)
 

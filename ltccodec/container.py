@@ -33,6 +33,7 @@ MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
 _PREFIX = struct.Struct("<4sHHI")  # magic, version, flags, header length
 _FRAME = struct.Struct("<III")  # payload bytes, payload CRC-32, symbol check
 _AUDIO = struct.Struct("<IHQBBIQ")  # rate, channels, samples, sample format, file format, coded rate, coded samples
+_IMAGE = struct.Struct("<IIBB")  # height, width, channels, file format
 
 
 class FormatError(LtcError):
@@ -41,8 +42,8 @@ class FormatError(LtcError):
 
 class Kind(IntEnum):
     ARRAY = 1
-    AUDIO = 2  # reserved for the media formats
-    IMAGE = 3  # reserved for the media formats
+    AUDIO = 2
+    IMAGE = 3
 
 
 class ModeCode(IntEnum):
@@ -83,6 +84,16 @@ class AudioInfo:
 
 
 @dataclass(frozen=True)
+class ImageInfo:
+    """What an image stream restores on decode (version 2, kind image): each vector is one image."""
+
+    height: int
+    width: int
+    channels: int  # 1 gray, 3 RGB, 4 RGBA
+    file_format: int  # media.ImageFormat code
+
+
+@dataclass(frozen=True)
 class Header:
     model_name: str
     model_sha256: bytes
@@ -102,6 +113,7 @@ class Header:
     frames: tuple[Frame, ...]
     audio: AudioInfo | None = None  # kind audio only
     version: int = VERSION
+    image: ImageInfo | None = None  # kind image only
 
     @property
     def payload_bytes(self) -> int:
@@ -121,7 +133,7 @@ def pack_header(h: Header) -> bytes:
         struct.pack("<B3B", h.coder_id, *h.coder_version),
         struct.pack("<BBB", int(h.kind), DTYPE_CODES[h.dtype], len(h.shape)),
         struct.pack(f"<{len(h.shape)}Q", *h.shape),
-        _pack_audio(h),
+        _pack_audio(h), _pack_image(h),
         struct.pack("<IIQII", h.source_dim, h.latent_dim, h.vectors, h.frame_vectors, len(h.frames)),
         b"".join(_FRAME.pack(f.size, f.crc, f.symbols) for f in h.frames),
     ])
@@ -140,6 +152,17 @@ def _pack_audio(h: Header) -> bytes:
     a = h.audio
     return _AUDIO.pack(a.sample_rate, a.channels, a.samples, a.sample_format, a.file_format, a.coded_rate,
                        a.coded_samples)
+
+
+def _pack_image(h: Header) -> bytes:
+    if (h.kind is Kind.IMAGE) != (h.image is not None):
+        raise ValueError("an image header needs image information, and only it")
+    if h.image is None:
+        return b""
+    if h.version < 2:
+        raise ValueError("image streams need format version 2")
+    i = h.image
+    return _IMAGE.pack(i.height, i.width, i.channels, i.file_format)
 
 
 def write(h: Header, payloads: list[bytes], out: BinaryIO) -> None:
@@ -199,20 +222,25 @@ def _parse_body(r: _Reader, version: int) -> Header:
     if not 1 <= ndim <= MAX_NDIM:
         raise FormatError(f"array rank {ndim} out of range")
     shape = r.unpack(f"<{ndim}Q")
-    if kind is Kind.AUDIO and version < 2:
-        raise FormatError("audio streams need format version 2 (corrupt file)")
+    if kind in (Kind.AUDIO, Kind.IMAGE) and version < 2:
+        raise FormatError("audio and image streams need format version 2 (corrupt file)")
     audio = AudioInfo(*r.unpack(_AUDIO.format)) if kind is Kind.AUDIO else None
+    image = ImageInfo(*r.unpack(_IMAGE.format)) if kind is Kind.IMAGE else None
     source_dim, latent_dim, vectors, frame_vectors, frame_count = r.unpack("<IIQII")
     _check_sizes(shape, source_dim, latent_dim, vectors, frame_vectors, frame_count, mode, nesting)
     if audio is not None:
         _check_audio(audio, source_dim, vectors)
+    if image is not None and (image.channels not in (1, 3, 4) or image.height < 1 or image.width < 1
+                              or image.height * image.width * image.channels != source_dim
+                              or shape != (vectors, source_dim)):
+        raise FormatError("image size does not match the coded vectors (corrupt file)")
     if r.remaining != frame_count * _FRAME.size:
         raise FormatError("frame table size does not match the frame count (corrupt file)")
     frames = tuple(Frame(*r.unpack("<III")) for _ in range(frame_count))
     if any(f.size % 4 or f.size > MAX_FRAME_BYTES for f in frames):
         raise FormatError("frame size out of range (corrupt file)")
     return Header(name, sha, mode, nesting, nonce, check, coder_id, tuple(coder_version), kind, dtype, shape,
-                  source_dim, latent_dim, vectors, frame_vectors, frames, audio, version)
+                  source_dim, latent_dim, vectors, frame_vectors, frames, audio, version, image)
 
 
 def _check_audio(a: AudioInfo, hop: int, vectors: int) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 
 from ltccodec import codec, media, registry
 from ltccodec.atomic import open_atomic
-from ltccodec.container import Header
+from ltccodec.container import Header, Kind
 from ltccodec.errors import LtcError, UsageError
 from ltccodec.keyed import Key
 from ltccodec.randomness import Randomness
@@ -162,19 +162,29 @@ def _verify_written(path: str, expected: bytes) -> None:
 
 def encode_file(src: str, dst: str, choice: registry.Choice | None = None, key: Key | None = None,
                 nonce: bytes | None = None, force: bool = False, progress: codec.Progress | None = None,
-                verify: bool = False, resolve: Resolver = registry.resolve) -> EncodeStats:
-    """Encode the array or audio file ``src`` to the .ltc file ``dst`` (``choice``: model, randomness and rate
-    point; default: the default model of the input's kind). With ``verify``, the written file is read back and
-    decoded, so every frame's decoded symbols are checked against what the encoder coded. ``resolve`` turns
-    the choice and the input's kind into a model (a batch passes one that remembers its answers)."""
+                verify: bool = False, resolve: Resolver = registry.resolve, resize: bool = False) -> EncodeStats:
+    """Encode the array, audio or image file ``src`` to the .ltc file ``dst`` (``choice``: model, randomness and
+    rate point; default: the default model of the input's kind). Images: a PNG or JPEG, a folder of them (sorted
+    by name; the names are not kept), or a ``.npy`` stack of uint8 images ``[N, H, W]`` or ``[N, H, W, C]``;
+    ``resize`` converts them to the model's size and to grayscale. With ``verify``, the written file is read
+    back and decoded, so every frame's decoded symbols are checked against what the encoder coded. ``resolve``
+    turns the choice and the input's kind into a model (a batch passes one that remembers its answers)."""
     began = time.perf_counter()
     choice = choice or registry.Choice()
     check_output(dst, force)
-    raw = read_input(src)
     label = "stdin" if src == STDIO else src
+    raw = b"" if src != STDIO and Path(src).is_dir() else read_input(src)
     out = io.BytesIO()
-    if media.is_npy(raw) or label.lower().endswith(".npy"):
-        array = media.read_array(raw, label)
+    image = _read_images(src, raw, label)
+    if isinstance(image, media.Image):
+        loaded, randomness = resolve(choice, "image")
+        if resize and loaded.card.image is not None and image.shape != loaded.card.image:
+            image = media.to_grayscale(image, *loaded.card.image[:2])
+        header = codec.encode_images(image, out, loaded, randomness, key, nonce, progress=progress)
+        values, seconds, kind = int(image.pixels.size), None, "image"
+        raw = raw or bytes(image.pixels.size)  # a folder: count its pixels as the input size
+    elif image is not None or label.lower().endswith(".npy"):
+        array = image if image is not None else media.read_array(raw, label)
         loaded, randomness = resolve(choice, "array")
         header = codec.encode_to(array, out, loaded, randomness, key, nonce, progress=progress)
         values, seconds, kind = int(array.size), None, "array"
@@ -193,11 +203,35 @@ def encode_file(src: str, dst: str, choice: registry.Choice | None = None, key: 
                        time.perf_counter() - began, verify)
 
 
+def _read_images(src: str, raw: bytes, label: str) -> media.Image | np.ndarray | None:
+    """The images in ``src`` (a PNG/JPEG, a folder of them, or a uint8 ``.npy`` stack); another ``.npy``'s
+    array; None for anything else (audio)."""
+    if src != STDIO and Path(src).is_dir():
+        names = sorted(p for p in Path(src).iterdir() if media.image_format_for(p.name) is not None)
+        if not names:
+            raise UsageError(f"{src} is a folder without .png or .jpg images")
+        images = [media.read_image(read_input(str(p)), str(p)) for p in names]
+        if len({i.shape for i in images}) > 1:
+            raise UsageError(f"the images in {src} differ in size or channels; a stream holds images of one shape")
+        return media.Image(np.concatenate([i.pixels for i in images]), images[0].file_format)
+    if media.is_image(raw):
+        return media.read_image(raw, label)
+    if media.is_npy(raw):
+        array = media.read_array(raw, label)
+        if array.dtype == np.uint8 and array.ndim in (3, 4) and array.size:
+            pixels = array[..., None] if array.ndim == 3 else array
+            if pixels.shape[-1] not in (1, 3, 4):
+                raise UsageError(f"{label}: a uint8 stack of images has 1, 3 or 4 channels, not {pixels.shape[-1]}")
+            return media.Image(np.ascontiguousarray(pixels))
+        return array
+    return None
+
+
 def _verify_stream(data: bytes, key: Key | None, loaded: registry.LoadedModel) -> None:
     """Decode ``data`` without keeping the output: raises unless every check passes."""
     try:
         reader = codec.open_stream(io.BytesIO(data), key, max_output_bytes=1 << 62, model=loaded)
-        if reader.header.audio is None:
+        if reader.header.kind is Kind.ARRAY:
             for _ in reader.array_chunks(seed=0):
                 pass
         else:
@@ -219,8 +253,8 @@ def decode_file(src: str, dst: str, key: Key | None = None, seed: int | None = N
     with open_input(src) as stream:
         reader = codec.open_stream(stream, key, max_output_bytes=max_output_bytes)
         header = reader.header
-        if header.audio is None:
-            if media.file_format_for(dst) is not None:
+        if header.kind is Kind.ARRAY:
+            if media.file_format_for(dst) is not None or media.image_format_for(dst) is not None:
                 raise UsageError(f"this stream holds an array, not audio: write it to a .npy file, not {dst}")
             with open_output(dst, force) as out:
                 writer = _Hashing(out)
@@ -239,6 +273,17 @@ def decode_file(src: str, dst: str, key: Key | None = None, seed: int | None = N
 
 
 def _encode_output(result: codec.Decoded, dst: str) -> tuple[bytes, tuple[int, ...], int | None, str]:
+    if result.image is not None:
+        pixels = result.image.pixels
+        if dst.lower().endswith(".npy"):
+            stack = pixels[..., 0] if pixels.shape[-1] == 1 else pixels
+            return media.write_array(stack), tuple(pixels.shape), None, "image"
+        if media.file_format_for(dst) is not None:
+            raise UsageError(f"this stream holds images, not audio: write a .png, .jpg or .npy, not {dst}")
+        if len(pixels) > 1:
+            raise UsageError(f"this stream holds {len(pixels)} images: write them to a .npy stack")
+        fmt = media.image_format_for(dst) or result.image.file_format
+        return media.write_image(pixels[0], fmt), tuple(pixels.shape), None, "image"
     wants = media.file_format_for(dst)
     audio = result.audio
     assert audio is not None

@@ -1,6 +1,7 @@
 """Media files <-> arrays: audio through soundfile (WAV, FLAC, OGG; any rate, channels, 8/16/24/32-bit integer
-or float samples), ``.npy`` arrays through numpy, and resampling through soxr. Each reader returns the samples
-and what is needed to write them back as they came (rate, channels, length, sample format, file format).
+or float samples), images through pillow (PNG, JPEG; grayscale, RGB, RGBA), ``.npy`` arrays through numpy, and
+resampling through soxr. Each reader returns the samples or pixels and what is needed to write them back as they
+came (rate, channels, length, sample format, file format).
 
 Media knows no codec: `codec` codes the arrays, `files` joins the two for the command line.
 """
@@ -70,6 +71,103 @@ class Audio:
     @property
     def seconds(self) -> float:
         return len(self.samples) / self.sample_rate
+
+
+class ImageFormat(IntEnum):
+    """File format of an image; the codes are stored in .ltc headers (docs/FORMAT.md)."""
+
+    PNG = 1
+    JPEG = 2
+
+
+MAX_PIXELS = 1 << 26  # 64 Mpixel: larger images are refused before pillow decodes them
+_IMAGE_EXTENSIONS = {".png": ImageFormat.PNG, ".jpg": ImageFormat.JPEG, ".jpeg": ImageFormat.JPEG}
+_PILLOW_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
+
+
+@dataclass(frozen=True, eq=False)
+class Image:
+    """Pixels ``[N, H, W, C]`` (uint8; C = 1 gray, 3 RGB, 4 RGBA): one image or a stack, and its file format."""
+
+    pixels: np.ndarray
+    file_format: ImageFormat = ImageFormat.PNG
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(height, width, channels) of each image."""
+        return tuple(int(s) for s in self.pixels.shape[1:])  # type: ignore[return-value]
+
+    @property
+    def describe(self) -> str:
+        height, width, channels = self.shape
+        kind = {1: "grayscale", 3: "RGB", 4: "RGBA"}.get(channels, f"{channels}-channel")
+        count = f"{len(self.pixels)} × " if len(self.pixels) > 1 else ""
+        return f"{count}{width}×{height} {kind}"
+
+
+def is_image(data: bytes) -> bool:
+    return data[:8] == b"\x89PNG\r\n\x1a\n" or data[:3] == b"\xff\xd8\xff"
+
+
+def image_format_for(name: str) -> ImageFormat | None:
+    """The image format an output name asks for by its extension, or None."""
+    lower = name.lower()
+    return next((fmt for ext, fmt in _IMAGE_EXTENSIONS.items() if lower.endswith(ext)), None)
+
+
+def read_image(data: bytes, label: str) -> Image:
+    """One PNG or JPEG as ``[1, H, W, C]`` uint8: grayscale (with or without alpha) becomes 1 channel (alpha
+    dropped only if fully opaque), palette and other modes become RGB or RGBA."""
+    from PIL import Image as Pillow
+    from PIL import UnidentifiedImageError
+
+    try:
+        with Pillow.open(io.BytesIO(data)) as picture:
+            width, height = picture.size
+            if width * height > MAX_PIXELS:
+                raise UsageError(f"{label} is {width}×{height}, more than {MAX_PIXELS >> 20} Mpixel")
+            fmt = ImageFormat.JPEG if picture.format == "JPEG" else ImageFormat.PNG
+            mode = picture.mode
+            if mode in ("LA", "La") and picture.getchannel("A").getextrema() == (255, 255):
+                mode = "L"
+            target = {"1": "L", "L": "L", "I;16": "L", "I": "L", "RGB": "RGB", "RGBA": "RGBA", "LA": "RGBA",
+                      "La": "RGBA"}.get(mode, "RGBA" if "transparency" in picture.info else "RGB")
+            pixels = np.asarray(picture.convert(target), dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, ValueError, Pillow.DecompressionBombError) as error:
+        raise UsageError(f"{label} is not an image ltc can read ({error})") from None
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    return Image(pixels[None], fmt)
+
+
+def write_image(pixels: np.ndarray, file_format: ImageFormat = ImageFormat.PNG) -> bytes:
+    """One image ``[H, W, C]`` uint8 as PNG (lossless) or JPEG (quality 95; alpha is dropped)."""
+    from PIL import Image as Pillow
+
+    channels = pixels.shape[2]
+    picture = Pillow.fromarray(pixels[:, :, 0] if channels == 1 else pixels, _PILLOW_MODES[channels])
+    out = io.BytesIO()
+    if file_format is ImageFormat.JPEG:
+        picture.convert("L" if channels == 1 else "RGB").save(out, "JPEG", quality=95)
+    else:
+        picture.save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+def to_grayscale(image: Image, height: int, width: int) -> Image:
+    """``image`` converted to 8-bit grayscale and resized to ``height`` × ``width`` (Lanczos), as --resize asks."""
+    from PIL import Image as Pillow
+
+    frames = []
+    for pixels in image.pixels:
+        channels = pixels.shape[2]
+        picture = Pillow.fromarray(pixels[:, :, 0] if channels == 1 else pixels, _PILLOW_MODES[channels])
+        if channels == 4:  # composite onto white, as a viewer shows it
+            background = Pillow.new("RGBA", picture.size, (255, 255, 255, 255))
+            picture = Pillow.alpha_composite(background, picture)
+        picture = picture.convert("L").resize((width, height), Pillow.Resampling.LANCZOS)
+        frames.append(np.asarray(picture, dtype=np.uint8)[:, :, None])
+    return Image(np.stack(frames), image.file_format)
 
 
 def is_npy(data: bytes) -> bool:

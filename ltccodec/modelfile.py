@@ -77,6 +77,11 @@ class ModelCard:
     centroid: bool = False  # the decoder uses the prior's mean over each cell (TransformConfig.centroid)
     data: str = ""  # where the training and test data came from and how they were split
 
+    @property
+    def image(self) -> tuple[int, int, int] | None:
+        """(height, width, channels) of the images an image model codes, one image per vector; else None."""
+        return (28, 28, 1) if self.transform == "conv28" else None
+
     def config(self) -> ModelConfig:
         from ltccodec.ltc import ModelConfig
         from ltccodec.transforms import TransformConfig, TransformKind

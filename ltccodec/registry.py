@@ -26,7 +26,7 @@ from ltccodec.randomness import Mode, Randomness
 
 MODELS_ENV = "LTC_MODELS"
 # The family used when no --model is given, per input kind (its ladder when --bitrate or --quality is given).
-DEFAULT_FAMILIES = {"audio": "speech-z-q3", "array": None}
+DEFAULT_FAMILIES = {"audio": "speech-z-q3", "image": "digits-e8-q2", "array": None}
 
 
 @dataclass(frozen=True, eq=False)
@@ -186,7 +186,7 @@ def resolve(choice: Choice, kind: str, dirs: Sequence[Path] | None = None) -> tu
         if not points:
             raise LtcError(f"model {wanted!r} not found (no model, family or ladder has that name); see `ltc models`")
         family = _pick_point(points, cards, choice)
-    randomness = choice.randomness or _default_randomness(family, cards)
+    randomness = choice.randomness or _default_randomness(family, cards, kind)
     card = choose_member(family, randomness, cards)
     return by_name(card.name, dirs=dirs), randomness
 
@@ -217,13 +217,15 @@ def _pick_point(points: list[str], cards: Sequence[modelfile.ModelCard], choice:
     return below[-1] if below else ordered[0]
 
 
-def _default_randomness(family: str, cards: Sequence[modelfile.ModelCard]) -> Randomness:
-    """The randomness a family codes with by default: the first present of its members in `PREFERENCE`."""
+def _default_randomness(family: str, cards: Sequence[modelfile.ModelCard], kind: str = "") -> Randomness:
+    """The randomness a family codes with by default: the first present of its members in `PREFERENCE` (for
+    images, `IMAGE_PREFERENCE`)."""
     present = {trained_for(c) for c in cards if family_of(c) == family}
-    for text in PREFERENCE:
+    for text in IMAGE_PREFERENCE if kind == "image" else PREFERENCE:
         if Randomness.parse(text) in present:
             return Randomness.parse(text)
     return next(iter(present))
 
 
 PREFERENCE = ("none", "sd", "pd")  # speech measured best deterministic (docs/results.md)
+IMAGE_PREFERENCE = ("sd", "none", "pd")  # tiny images: shared dither keeps decoded digits realistic at low rates

@@ -58,7 +58,7 @@ def vectors_of(path: str, verb: str) -> int:
             return int(array.size // array.shape[-1]) if array.ndim else 0
         with open(path, "rb") as stream:
             header = container.read_header(stream)
-        return header.vectors if header.audio is None else 0
+        return header.vectors if header.kind is container.Kind.ARRAY else 0
     except (OSError, ValueError, LtcError, IndexError, ZeroDivisionError):
         return 0
 

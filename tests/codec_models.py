@@ -54,3 +54,15 @@ def make_audio_model(directory: Path, name: str, seed: int = 0, randomness: str 
     training = modelfile.Training(randomness, 1.0, 0.0, 0, 0, seed, 0.0, "tests/codec_models.py")
     card = modelfile.card_for(model, name, "speech", training, framing=AUDIO_FRAMING)
     return modelfile.save(model, card, directory / name)
+
+
+def make_image_model(directory: Path, name: str, seed: int = 0, randomness: str = "sd") -> modelfile.ModelCard:
+    """A small untrained digits-shaped model: 28×28 grayscale through conv28 transforms to an E8 latent."""
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = LTCModel(ModelConfig(TransformConfig(TransformKind.CONV28, 784, 8, channels=4), "E8"))
+        model.prior = FactorizedPrior(8, init_scale=2.0)
+    modelfile.round_weights(model)
+    training = modelfile.Training(randomness, 1.0, 0.0, 0, 0, seed, 0.0, "tests/codec_models.py")
+    card = modelfile.card_for(model, name, "digits", training)
+    return modelfile.save(model, card, directory / name)
