@@ -489,9 +489,12 @@ _KEY_HELP = "Key for the shared dither: a file's bytes (else $LTC_KEY, else the 
 @click.option("--verify", is_flag=True,
               help="Read OUT back and decode it: every frame's symbols must match the encoder's.")
 @click.option("--resize", is_flag=True, help="Images: convert to the model's size and to grayscale.")
+@click.option("--compact/--full", default=None,
+              help="Container profile: compact (tiny files: one frame of up to 4096 items, ~10 bytes of header) "
+                   "or full [images: compact when they fit; arrays: full].")
 def encode(input_path: str, output: str, model: str | None, randomness: str | None, nesting: int | None,
            bitrate: float | None, quality: int | None, key_file: str | None, nonce: str | None, force: bool,
-           verify: bool, resize: bool) -> None:
+           verify: bool, resize: bool, compact: bool | None) -> None:
     """Compress IN (audio: WAV, FLAC, OGG; images: PNG, JPEG, a folder of them or a uint8
     .npy stack; or a .npy float array; - for stdin) to an .ltc stream.
 
@@ -532,7 +535,7 @@ def encode(input_path: str, output: str, model: str | None, randomness: str | No
     choice = Choice(model, wanted, bitrate, quality)
     bar = _FrameProgress("encode")
     stats = files.encode_file(input_path, output, choice, _key(key_file), parse_nonce(nonce) if nonce else None,
-                              force, progress=bar, verify=verify, resize=resize)
+                              force, progress=bar, verify=verify, resize=resize, compact=compact)
     bar.close()
     checked = ", verified" if stats.verified else ""
     if stats.kind == "image":
@@ -608,7 +611,7 @@ def info(input_path: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(fields, indent=2))
         return
-    for name in ("version", "model_name", "model_sha256", "mode", "nesting", "nonce", "key_check", "kind", "dtype",
+    for name in ("version", "profile", "model_name", "model_sha256", "mode", "nesting", "nonce", "key_check", "kind", "dtype",
                  "shape", "source_dim", "latent_dim", "vectors", "frame_vectors", "file_bytes", "payload_bytes",
                  "bits_per_value"):
         click.echo(f"{name:<15} {fields[name]}")

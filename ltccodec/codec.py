@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from ltccodec import compact as compact_format
 from ltccodec import container, entropy, framing, keyed
 from ltccodec.container import AudioInfo, Header, ImageInfo, Kind, ModeCode
 from ltccodec.errors import LtcError, UsageError
@@ -30,6 +32,7 @@ from ltccodec.registry import LoadedModel, by_name, by_path, is_path
 
 SD_GRID = 1 << 16  # shared dither of SD is drawn on Λ / 2^16: a fixed-point grid both sides reproduce
 FRAME_VECTORS = 4096
+COMPACT_ITEMS = compact_format.MAX_ITEMS
 MAX_OUTPUT_ENV = "LTC_MAX_OUTPUT"
 DEFAULT_MAX_OUTPUT = 1 << 33  # 8 GiB of decoded values unless the user allows more
 CODER_SLACK_BITS = 64  # a range coder may end a frame a little under its symbols' summed information
@@ -78,16 +81,17 @@ def encode(array: np.ndarray, model: ModelArg, randomness: str | Randomness = "s
 
 def encode_to(array: np.ndarray, out: BinaryIO, model: ModelArg, randomness: str | Randomness = "sd",
               key: keyed.Key | None = None, nonce: bytes | None = None, frame_vectors: int = FRAME_VECTORS,
-              progress: Progress | None = None) -> Header:
+              progress: Progress | None = None, compact: bool = False) -> Header:
     """As `encode`, writing to a binary file object; returns the header written. ``progress(done, total)``
-    is called after each frame."""
+    is called after each frame. ``compact``: write the compact profile (one frame of at most 4,096 vectors;
+    see `ltccodec.compact`)."""
     loaded = _loaded(model)
     if loaded.card.framing is not None:
         raise UsageError(f"model {loaded.name} codes audio; give it an audio file (or use `encode_audio`)")
     data = check_array(array, loaded.card.source_dim)
     flat = data.reshape(-1, loaded.card.source_dim)
     return _encode_vectors(flat, None, out, loaded, _randomness(randomness), key, nonce, frame_vectors, progress,
-                           Kind.ARRAY, data.dtype.name, tuple(int(s) for s in data.shape), None)
+                           Kind.ARRAY, data.dtype.name, tuple(int(s) for s in data.shape), None, compact=compact)
 
 
 def encode_audio(audio: Audio, out: BinaryIO, model: ModelArg, randomness: str | Randomness = "none",
@@ -113,9 +117,10 @@ def encode_audio(audio: Audio, out: BinaryIO, model: ModelArg, randomness: str |
 
 def encode_images(image: Image, out: BinaryIO, model: ModelArg, randomness: str | Randomness = "sd",
                   key: keyed.Key | None = None, nonce: bytes | None = None, frame_vectors: int = FRAME_VECTORS,
-                  progress: Progress | None = None) -> Header:
+                  progress: Progress | None = None, compact: bool | None = None) -> Header:
     """Compress one image or a stack (`media.Image`) with an image model, one vector per image; the header keeps
-    the size, channels and file format that decoding restores."""
+    the size, channels and file format that decoding restores. ``compact`` (default: when the images fit one
+    frame) writes the compact profile."""
     loaded = _loaded(model)
     wanted = loaded.card.image
     if wanted is None:
@@ -126,20 +131,30 @@ def encode_images(image: Image, out: BinaryIO, model: ModelArg, randomness: str 
                          "(give --resize to convert it)")
     vectors = image.pixels.reshape(len(image.pixels), -1).astype(np.float32) / np.float32(255)
     info = ImageInfo(*wanted, int(image.file_format))
+    compact = len(vectors) <= COMPACT_ITEMS if compact is None else compact
     return _encode_vectors(vectors, None, out, loaded, _randomness(randomness), key, nonce, frame_vectors, progress,
-                           Kind.IMAGE, "float32", tuple(int(s) for s in vectors.shape), None, info)
+                           Kind.IMAGE, "float32", tuple(int(s) for s in vectors.shape), None, info, compact)
 
 
 def _encode_vectors(flat: np.ndarray, gains: np.ndarray | None, out: BinaryIO, loaded: LoadedModel,
                     rand: Randomness, key: keyed.Key | None, nonce: bytes | None, frame_vectors: int,
                     progress: Progress | None, kind: Kind, dtype: str, shape: tuple[int, ...],
-                    audio: AudioInfo | None, image: ImageInfo | None = None) -> Header:
+                    audio: AudioInfo | None, image: ImageInfo | None = None, compact: bool = False) -> Header:
     key = key or keyed.DEFAULT_KEY
+    if compact:
+        if len(flat) > COMPACT_ITEMS:
+            raise UsageError(f"the compact profile holds up to {COMPACT_ITEMS} vectors (one frame), not {len(flat)}")
+        nonce = nonce[:compact_format.NONCE_BYTES] if nonce is not None else \
+            keyed.new_nonce()[:compact_format.NONCE_BYTES]
+        frame_vectors = len(flat)
     nonce = nonce if nonce is not None else keyed.new_nonce()
     coded = encode_frames(flat, gains, loaded, rand, key, nonce, 0, frame_vectors, progress)
     header = make_header(loaded, rand, key, nonce, kind, dtype, shape, len(flat), frame_vectors,
                          [frame for frame, _ in coded], audio, image)
-    container.write(header, [payload for _, payload in coded], out)
+    if compact:
+        out.write(compact_format.pack(header, coded[0][1]))
+    else:
+        container.write(header, [payload for _, payload in coded], out)
     return header
 
 
@@ -230,12 +245,13 @@ def open_stream(stream: BinaryIO, key: keyed.Key | None = None, dirs: Sequence[P
     """Read and check a stream's header against its model, the key and the size limits (see `decode_stream`);
     the payload is left for the returned reader. ``model``: the model already in hand (it must be the one the
     header names), instead of looking it up."""
-    header = container.read_header(stream)
+    header, stream = _read_header(stream, dirs, model)
     if header.coder_id != entropy.CODER_ID or header.coder_version != entropy.CODER_VERSION:
         raise LtcError(f"stream written with coder {header.coder_id} v{'.'.join(map(str, header.coder_version))}, "
                        f"this ltc has {entropy.CODER_ID} v{'.'.join(map(str, entropy.CODER_VERSION))}")
     key = key or keyed.DEFAULT_KEY
-    keyed.verify_key(key, header.nonce, header.key_check)
+    if header.seal_prefix is None:  # compact streams check the key with everything else, in their seal
+        keyed.verify_key(key, header.nonce, header.key_check)
     if model is None:
         loaded = by_name(header.model_name, header.model_sha256, dirs)
     elif (model.name, bytes.fromhex(model.card.sha256)) == (header.model_name, header.model_sha256):
@@ -255,6 +271,53 @@ def open_stream(stream: BinaryIO, key: keyed.Key | None = None, dirs: Sequence[P
     except OSError:  # a pipe: frames are read in order only
         payload_start = None
     return StreamReader(stream, header, loaded, key, payload_start)
+
+
+def _read_header(stream: BinaryIO, dirs: Sequence[Path] | None = None,
+                 model: LoadedModel | None = None) -> tuple[Header, BinaryIO]:
+    """The header of a full or compact stream, and the stream its frames are read from."""
+    lead = stream.read(len(compact_format.MAGIC))
+    if lead == compact_format.MAGIC:  # the compact profile: one small frame, read whole
+        header, payload = compact_format.parse(lead + stream.read(container.MAX_FRAME_BYTES + 1),
+                                               lambda found: _compact_model(found, dirs, model),
+                                               (entropy.CODER_ID, entropy.CODER_VERSION))
+        return header, io.BytesIO(payload)
+    return container.read_header(_Prefixed(lead, stream)), stream
+
+
+def _compact_model(found: int, dirs: Sequence[Path] | None, model: LoadedModel | None) -> compact_format.ModelFacts:
+    """The model a compact stream's id names: ``model`` if given and it has that id, else the one installed model
+    with it."""
+    from ltccodec.registry import by_compact_id
+
+    if model is not None:
+        sha = bytes.fromhex(model.card.sha256)
+        if compact_format.model_id(model.name, sha) != found:
+            raise LtcError(f"the stream was coded with another model than {model.name}")
+        return compact_format.ModelFacts(model.name, sha, model.card.source_dim, model.card.latent_dim,
+                                         model.card.image)
+    return by_compact_id(found, dirs)
+
+
+class _Prefixed:
+    """A stream whose first bytes were already read: they are served again, then the rest."""
+
+    def __init__(self, prefix: bytes, stream: BinaryIO) -> None:
+        self._prefix, self._stream = prefix, stream
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0:
+            head, self._prefix = self._prefix, b""
+            return head + self._stream.read()
+        head, self._prefix = self._prefix[:size], self._prefix[size:]
+        return head + (self._stream.read(size - len(head)) if size > len(head) else b"")
+
+    def tell(self) -> int:
+        return self._stream.tell() - len(self._prefix)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self._prefix = b""
+        return self._stream.seek(offset, whence)
 
 
 @dataclass(frozen=True, eq=False)
@@ -343,7 +406,11 @@ class StreamReader:
                     u = None if u is None else u[active]
             except (ValueError, RuntimeError, OverflowError, AssertionError) as error:
                 raise container.FormatError(f"frame {index} does not decode ({error}); corrupt file?") from None
-            if _symbol_check(coords, side) != check.symbols:
+            if header.seal_prefix is not None:
+                if zlib.crc32(struct.pack("<I", _symbol_check(coords, side)), header.seal_prefix) != check.symbols:
+                    raise container.FormatError("checksum mismatch: a corrupt file, or not the key it was encoded "
+                                                "with (compact streams have one check for both)")
+            elif _symbol_check(coords, side) != check.symbols:
                 raise container.FormatError(f"frame {index}: decoded symbols do not match the encoder's check "
                                             "(encoder/decoder drift or a corrupt file)")
             private = loaded.model.private_dither(rand, len(coords), rng)
@@ -403,9 +470,9 @@ def _restore_audio(vectors: np.ndarray, gains: np.ndarray, info: AudioInfo, load
     return Audio(fit_length(samples, info.samples), info.sample_rate, sample_format, file_format)
 
 
-def read_info(stream: BinaryIO) -> Header:
-    """The header of a stream, validated (payload not read)."""
-    return container.read_header(stream)
+def read_info(stream: BinaryIO, dirs: Sequence[Path] | None = None) -> Header:
+    """The header of a stream, validated (payload not read; a compact stream's model must be installed)."""
+    return _read_header(stream, dirs)[0]
 
 
 def _randomness_of(header: Header) -> Randomness:

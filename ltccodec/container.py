@@ -114,6 +114,7 @@ class Header:
     audio: AudioInfo | None = None  # kind audio only
     version: int = VERSION
     image: ImageInfo | None = None  # kind image only
+    seal_prefix: int | None = None  # compact profile: CRC-32 state after its head and payload (see `compact`)
 
     @property
     def payload_bytes(self) -> int:

@@ -162,13 +162,16 @@ def _verify_written(path: str, expected: bytes) -> None:
 
 def encode_file(src: str, dst: str, choice: registry.Choice | None = None, key: Key | None = None,
                 nonce: bytes | None = None, force: bool = False, progress: codec.Progress | None = None,
-                verify: bool = False, resolve: Resolver = registry.resolve, resize: bool = False) -> EncodeStats:
+                verify: bool = False, resolve: Resolver = registry.resolve, resize: bool = False,
+                compact: bool | None = None) -> EncodeStats:
     """Encode the array, audio or image file ``src`` to the .ltc file ``dst`` (``choice``: model, randomness and
     rate point; default: the default model of the input's kind). Images: a PNG or JPEG, a folder of them (sorted
     by name; the names are not kept), or a ``.npy`` stack of uint8 images ``[N, H, W]`` or ``[N, H, W, C]``;
     ``resize`` converts them to the model's size and to grayscale. With ``verify``, the written file is read
     back and decoded, so every frame's decoded symbols are checked against what the encoder coded. ``resolve``
-    turns the choice and the input's kind into a model (a batch passes one that remembers its answers)."""
+    turns the choice and the input's kind into a model (a batch passes one that remembers its answers).
+    ``compact`` writes the compact profile (one frame of at most 4,096 vectors); by default images that fit it
+    use it and arrays do not."""
     began = time.perf_counter()
     choice = choice or registry.Choice()
     check_output(dst, force)
@@ -180,19 +183,22 @@ def encode_file(src: str, dst: str, choice: registry.Choice | None = None, key: 
         loaded, randomness = resolve(choice, "image")
         if resize and loaded.card.image is not None and image.shape != loaded.card.image:
             image = media.to_grayscale(image, *loaded.card.image[:2])
-        header = codec.encode_images(image, out, loaded, randomness, key, nonce, progress=progress)
+        header = codec.encode_images(image, out, loaded, randomness, key, nonce, progress=progress, compact=compact)
         values, seconds, kind = int(image.pixels.size), None, "image"
         raw = raw or bytes(image.pixels.size)  # a folder: count its pixels as the input size
     elif image is not None or label.lower().endswith(".npy"):
         array = image if image is not None else media.read_array(raw, label)
         loaded, randomness = resolve(choice, "array")
-        header = codec.encode_to(array, out, loaded, randomness, key, nonce, progress=progress)
+        header = codec.encode_to(array, out, loaded, randomness, key, nonce, progress=progress,
+                                 compact=bool(compact))
         values, seconds, kind = int(array.size), None, "array"
     else:
         audio = media.read_audio(raw, label)
         loaded, randomness = resolve(choice, "audio")
         header = codec.encode_audio(audio, out, loaded, randomness, key, nonce, progress=progress)
         values, seconds, kind = int(audio.samples.size), audio.seconds, "audio"
+        if compact:
+            raise UsageError("the compact profile holds arrays and images; audio uses the full format")
     data = out.getvalue()
     if verify:
         _verify_stream(data, key, loaded)
@@ -303,6 +309,12 @@ def describe(header: Header, file_bytes: int) -> dict[str, object]:
                   payload_bytes=header.payload_bytes,
                   bits_per_value=8 * file_bytes / (header.vectors * header.source_dim))
     fields["frames"] = [dataclasses.asdict(f) for f in header.frames]
+    fields["profile"] = "full" if header.seal_prefix is None else "compact"
+    del fields["seal_prefix"]
+    if header.image is not None:
+        fields["image"] = {**dataclasses.asdict(header.image),
+                           "file_format": _enum_name(media.ImageFormat, header.image.file_format),
+                           "bits_per_pixel": 8 * file_bytes / (header.vectors * header.source_dim)}
     if header.audio is not None:
         a = header.audio
         seconds = a.samples / a.sample_rate

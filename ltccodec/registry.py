@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ltccodec import modelfile
+from ltccodec import compact, modelfile
 from ltccodec.container import MODEL_NAME
 from ltccodec.errors import LtcError, UsageError
 from ltccodec.inference import NumpyModel, TorchModel, load_for_coding
@@ -96,6 +96,19 @@ def by_name(name: str, sha256: bytes | None = None, dirs: Sequence[Path] | None 
             return loaded
     wanted = f" with SHA-256 {sha256.hex()[:16]}…" if sha256 is not None else ""
     raise LtcError(f"model {name}{wanted} not found; put its files in models/ or a folder listed in ${MODELS_ENV}")
+
+
+def by_compact_id(found: int, dirs: Sequence[Path] | None = None) -> compact.ModelFacts:
+    """The installed model whose compact-profile id is ``found`` (`compact.model_id`); an error if none or several
+    are."""
+    matches = [c for c in list_models(dirs) if compact.model_id(c.name, bytes.fromhex(c.sha256)) == found]
+    if not matches:
+        raise LtcError(f"no installed model has the compact id {found:04x} (corrupt file, or a model not installed)")
+    if len(matches) > 1:
+        raise LtcError(f"compact id {found:04x} names several installed models ({', '.join(c.name for c in matches)}):"
+                       " decode with the full profile's file, or install only one of them")
+    card = matches[0]
+    return compact.ModelFacts(card.name, bytes.fromhex(card.sha256), card.source_dim, card.latent_dim, card.image)
 
 
 def find(name: str, dirs: Sequence[Path] | None = None) -> Path:

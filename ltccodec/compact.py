@@ -1,0 +1,183 @@
+"""The compact profile of the .ltc format: one frame of a few items in as few bytes as possible (a single digit
+in 13–16 bytes), for datasets of tiny files. docs/FORMAT.md specifies it; stdlib only.
+
+It keeps what the full header guards, in fewer bytes: the model is a 16-bit id checked against the installed
+models (BLAKE2b of its name and SHA-256), shared dither uses a 3-byte nonce, sizes are varints (or implied by
+the model when the stream holds one item), the payload drops the zero high bytes of the range coder's last word,
+and one CRC-32 seals everything — the header bytes, the payload, and the decoded symbols' own CRC — in place of the full
+format's header CRC, frame CRC, symbol check and key check. A wrong key therefore shows as a checksum mismatch,
+not as "wrong key".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ltccodec.container import (
+    DTYPE_CODES,
+    DTYPES,
+    MAX_DIM,
+    MAX_FRAME_BYTES,
+    MAX_NDIM,
+    FormatError,
+    Frame,
+    Header,
+    ImageInfo,
+    Kind,
+    ModeCode,
+)
+
+MAGIC = b"\xc7\x4c"  # not the first byte of a full stream ("L")
+PROFILE_VERSION = 1
+NONCE_BYTES = 3
+MAX_ITEMS = 1 << 12  # one frame
+_SHARED = (ModeCode.QUANTIZED, ModeCode.SHARED)
+
+
+def model_id(name: str, sha256: bytes) -> int:
+    """The 16-bit id a compact stream names its model by."""
+    digest = hashlib.blake2b(name.encode() + sha256, digest_size=2, person=b"ltc-model-id-v1").digest()
+    return int.from_bytes(digest, "little")
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What parsing needs to know of the model an id names."""
+
+    name: str
+    sha256: bytes
+    source_dim: int
+    latent_dim: int
+    image: tuple[int, int, int] | None
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+class _Reader:
+    def __init__(self, data: bytes, end: int) -> None:
+        self.data, self.at, self.end = data, 0, end
+
+    def take(self, n: int) -> bytes:
+        if self.at + n > self.end:
+            raise FormatError("compact stream truncated (corrupt file)")
+        chunk = self.data[self.at:self.at + n]
+        self.at += n
+        return chunk
+
+    def varint(self, limit: int) -> int:
+        value = 0
+        for shift in range(0, 63, 7):
+            byte = self.take(1)[0]
+            value |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                if value > limit:
+                    raise FormatError("compact stream field out of range (corrupt file)")
+                return value
+        raise FormatError("compact stream varint too long (corrupt file)")
+
+
+def fits(header: Header) -> bool:
+    """Whether a stream can be written in the compact profile: one frame of arrays or images."""
+    return header.kind in (Kind.ARRAY, Kind.IMAGE) and len(header.frames) == 1 and header.vectors <= MAX_ITEMS
+
+
+def pack(header: Header, payload: bytes) -> bytes:
+    """The compact bytes of a one-frame stream coded with a ``NONCE_BYTES`` nonce (see `fits`)."""
+    if not fits(header):
+        raise ValueError("only one-frame array and image streams have a compact form")
+    one_item = header.vectors == 1 and (
+        (header.kind is Kind.IMAGE and header.image is not None and header.image.file_format == 1)
+        or (header.kind is Kind.ARRAY and header.shape == (1, header.source_dim) and header.dtype == "float32"))
+    flags = int(header.mode) << 6 | int(header.kind) << 4 | (0x08 if one_item else 0) | PROFILE_VERSION
+    head = bytearray(MAGIC + bytes([flags]) + struct.pack("<H", model_id(header.model_name, header.model_sha256)))
+    if header.mode is ModeCode.QUANTIZED:
+        head += _varint(header.nesting)
+    if header.mode in _SHARED:
+        if len(header.nonce) != NONCE_BYTES:
+            raise ValueError(f"compact streams use a {NONCE_BYTES}-byte nonce")
+        head += header.nonce
+    if not one_item:
+        head += _varint(header.vectors)
+        if header.kind is Kind.IMAGE:
+            assert header.image is not None
+            head += _varint(header.image.file_format)
+        else:
+            head += _varint(DTYPE_CODES[header.dtype]) + _varint(len(header.shape))
+            head += b"".join(_varint(s) for s in header.shape)
+    body = payload[:-4] + (payload[-4:].rstrip(b"\0") or b"\0")  # the last coder word's high zero bytes
+    seal = zlib.crc32(struct.pack("<I", header.frames[0].symbols), zlib.crc32(body, zlib.crc32(bytes(head))))
+    return bytes(head) + body + struct.pack("<I", seal)
+
+
+def parse(data: bytes, find: Callable[[int], ModelFacts], coder: tuple[int, tuple[int, int, int]]) -> tuple[
+        Header, bytes]:
+    """(header, payload padded to whole coder words) of a compact stream held in ``data``; ``find`` names the
+    model of an id (raising if none or several do). The header's single frame carries the seal: its decoded
+    symbols' CRC, continued as `pack` does, must equal it."""
+    if len(data) < len(MAGIC) + 1 + 2 + 4 or data[:2] != MAGIC:
+        raise FormatError("not a compact .ltc stream (corrupt file)")
+    if len(data) > MAX_FRAME_BYTES:
+        raise FormatError("compact stream too long (corrupt file)")
+    r = _Reader(data, len(data) - 4)
+    r.take(2)
+    flags = r.take(1)[0]
+    if flags & 0x07 != PROFILE_VERSION:
+        raise FormatError(f"unsupported compact profile version {flags & 0x07}")
+    try:
+        mode, kind = ModeCode(flags >> 6), Kind((flags >> 4) & 0x03)
+    except ValueError:
+        raise FormatError("unknown mode or kind in a compact stream (corrupt file)") from None
+    if kind not in (Kind.ARRAY, Kind.IMAGE):
+        raise FormatError("compact streams hold arrays or images (corrupt file)")
+    facts = find(struct.unpack("<H", r.take(2))[0])
+    nesting = r.varint(1 << 16) if mode is ModeCode.QUANTIZED else 1 << 16 if mode is ModeCode.SHARED else 1
+    if mode is ModeCode.QUANTIZED and nesting < 2:
+        raise FormatError("nesting ratio does not fit the randomness mode (corrupt file)")
+    nonce = r.take(NONCE_BYTES) if mode in _SHARED else b""
+    image = None
+    if kind is Kind.IMAGE and facts.image is None or kind is Kind.ARRAY and facts.image is not None:
+        raise FormatError("the compact stream's kind does not match its model (corrupt file)")
+    if flags & 0x08:
+        vectors, dtype, shape, file_format = 1, "float32", (1, facts.source_dim), 1
+    else:
+        vectors = r.varint(MAX_ITEMS)
+        if vectors < 1:
+            raise FormatError("a compact stream holds at least one item (corrupt file)")
+        if kind is Kind.IMAGE:
+            dtype, shape, file_format = "float32", (vectors, facts.source_dim), r.varint(2)
+            if file_format < 1:
+                raise FormatError("unknown image format in a compact stream (corrupt file)")
+        else:
+            dtype = DTYPES.get(r.varint(255), "")
+            rank = r.varint(MAX_NDIM)
+            shape = tuple(r.varint(MAX_ITEMS * MAX_DIM) for _ in range(rank))
+            elements = 1
+            for s in shape:
+                elements *= s
+            if not dtype or rank < 1 or shape[-1] != facts.source_dim or elements != vectors * facts.source_dim:
+                raise FormatError("the compact stream's shape does not fit its model (corrupt file)")
+    if kind is Kind.IMAGE:
+        assert facts.image is not None
+        image = ImageInfo(*facts.image, file_format)
+    body = data[r.at:r.end]
+    if not body:
+        raise FormatError("compact stream without payload (corrupt file)")
+    payload = body + b"\0" * (-len(body) % 4)
+    seal = struct.unpack("<I", data[-4:])[0]
+    prefix_crc = zlib.crc32(body, zlib.crc32(data[:r.at]))
+    frame = Frame(len(payload), zlib.crc32(payload), seal)
+    coder_id, coder_version = coder
+    header = Header(facts.name, facts.sha256, mode, nesting, nonce, b"", coder_id, coder_version, kind, dtype, shape,
+                    facts.source_dim, facts.latent_dim, vectors, vectors, (frame,), None, 2, image, prefix_crc)
+    return header, payload

@@ -1,0 +1,122 @@
+"""The compact profile: tiny streams for tiny items — its size, that it decodes as the full format does, and that
+every damaged byte, a wrong key, an unknown or ambiguous model id end in one clear error."""
+
+from __future__ import annotations
+
+import io
+import shutil
+
+import numpy as np
+import pytest
+
+from ltccodec import codec, compact, registry
+from ltccodec.errors import LtcError
+
+from .codec_models import make_image_model, make_model
+
+NONCE = bytes(range(16))
+
+
+def _compact(x: np.ndarray, model: str, mode: str, dirs=None, nonce: bytes = NONCE) -> bytes:
+    out = io.BytesIO()
+    loaded = registry.by_name(model, dirs=dirs)
+    codec.encode_to(x, out, loaded, mode, nonce=nonce, compact=True)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("mode, header", [("none", 9), ("pd", 9), ("sd", 12), ("nesting3", 13)])
+def test_one_vector_costs_its_payload_and_about_ten_bytes(mode, header):
+    x = np.random.default_rng(0).normal(size=(1, 8)).astype(np.float32)
+    model = f"gaussian8-e8-{mode}-l0.5"
+    data = _compact(x, model, mode)
+    full = codec.encode(x, model, mode, nonce=NONCE)
+    payload = container_payload(full)
+    # magic 2, flags 1, model id 2, [nesting varint 1], [nonce 3], seal 4; the payload loses only zero high bytes
+    assert len(data) - header <= len(payload) and len(data) - header >= len(payload.rstrip(b"\0"))
+    assert len(data) <= 17 < len(full) // 8
+
+
+def container_payload(full: bytes) -> bytes:
+    from ltccodec import container
+
+    header = container.read_header(io.BytesIO(full))
+    return full[len(container.pack_header(header)):]
+
+
+def test_deterministic_compact_decodes_to_what_the_full_stream_decodes_to():
+    x = np.random.default_rng(1).normal(size=(3, 5, 8))
+    data = _compact(x, "gaussian8-e8-none-l2", "none")
+    y = codec.decode(data)
+    assert y.shape == x.shape and y.dtype == x.dtype
+    np.testing.assert_array_equal(y, codec.decode(codec.encode(x, "gaussian8-e8-none-l2", "none", nonce=NONCE)))
+
+
+def test_shared_dither_compact_stays_in_the_quality_band():
+    x = np.random.default_rng(2).normal(size=(4096, 8)).astype(np.float32)
+    data = _compact(x, "gaussian8-e8-sd-l2", "sd")
+    assert float(np.mean((codec.decode(data) - x) ** 2)) == pytest.approx(0.2564, rel=0.03)  # test_quality's band
+    with pytest.raises(LtcError, match="up to 4096 vectors"):
+        _compact(np.zeros((4097, 8), np.float32), "gaussian8-e8-sd-l2", "sd")
+
+
+def test_every_damaged_bit_and_every_truncation_is_one_error():
+    data = _compact(np.random.default_rng(3).normal(size=(2, 8)).astype(np.float32), "gaussian8-e8-sd-l2", "sd")
+    for i in range(len(data)):
+        for bit in range(8):
+            damaged = bytearray(data)
+            damaged[i] ^= 1 << bit
+            with pytest.raises(LtcError):
+                codec.decode(bytes(damaged))
+    for cut in range(len(data)):
+        with pytest.raises(LtcError):
+            codec.decode(data[:cut])
+    with pytest.raises(LtcError):
+        codec.decode(data + b"\0")
+
+
+def test_a_wrong_key_is_a_checksum_mismatch():
+    from ltccodec.keyed import Key
+
+    data = _compact(np.ones((1, 8), np.float32), "gaussian8-e8-sd-l2", "sd")
+    with pytest.raises(LtcError, match="not the key it was encoded with"):
+        codec.decode_from(io.BytesIO(data), key=Key.from_material(b"other", "test"))
+
+
+def test_model_ids_unknown_and_ambiguous(tmp_path):
+    card = make_model(tmp_path / "a", "test-e8")
+    data = _compact(np.ones((1, 8), np.float32), "test-e8", "sd", dirs=[tmp_path / "a"])
+    with pytest.raises(LtcError, match="no installed model has the compact id"):
+        codec.decode(data, dirs=[tmp_path / "empty"])
+    # a second model file under a name with the same 16-bit id
+    sha = bytes.fromhex(card.sha256)
+    wanted = compact.model_id("test-e8", sha)
+    twin = next(f"twin{i}" for i in range(1 << 20) if compact.model_id(f"twin{i}", sha) == wanted)
+    (tmp_path / "b").mkdir()
+    shutil.copy(tmp_path / "a" / "test-e8.safetensors", tmp_path / "b" / f"{twin}.safetensors")
+    text = (tmp_path / "a" / "test-e8.json").read_text().replace('"name": "test-e8"', f'"name": "{twin}"')
+    (tmp_path / "b" / f"{twin}.json").write_text(text)
+    with pytest.raises(LtcError, match="names several installed models"):
+        codec.decode(data, dirs=[tmp_path / "a", tmp_path / "b"])
+
+
+def test_the_shipped_models_have_distinct_compact_ids():
+    cards = registry.list_models()
+    ids = {compact.model_id(c.name, bytes.fromhex(c.sha256)) for c in cards}
+    assert len(ids) == len(cards)
+
+
+def test_one_image_is_compact_by_default(tmp_path):
+    from ltccodec import media
+
+    make_image_model(tmp_path, "test-digits")
+    loaded = registry.by_name("test-digits", dirs=[tmp_path])
+    image = media.Image(np.random.default_rng(4).integers(0, 256, (1, 28, 28, 1), dtype=np.uint8))
+    out = io.BytesIO()
+    codec.encode_images(image, out, loaded, "sd", nonce=NONCE)
+    data = out.getvalue()
+    assert data[:2] == compact.MAGIC and len(data) < 40
+    decoded = codec.decode_stream(io.BytesIO(data), dirs=[tmp_path]).image
+    assert decoded is not None and decoded.pixels.shape == (1, 28, 28, 1)
+    full = io.BytesIO()
+    codec.encode_images(image, full, loaded, "sd", nonce=NONCE, compact=False)
+    assert full.getvalue()[:4] == b"LTC\x1a" and len(full.getvalue()) > 150
