@@ -398,6 +398,30 @@ def bench_batch_command(files: int, dask: bool, work: str | None) -> None:
     click.echo(bench_batch.format_table(rows, extra))
 
 
+@bench.command("digits")
+@click.option("--model", "models", multiple=True, metavar="M", help="Our image model (repeatable) [default: every "
+              "installed digits model].")
+@click.option("--randomness", "-r", "randomness", multiple=True, metavar="R",
+              help="Randomness for our models (repeatable) [default: each model's own].")
+@click.option("--count", type=click.IntRange(10, 1000), default=1000, show_default=True, help="Test digits.")
+@click.option("--peers/--no-peers", default=True, show_default=True, help="Run JPEG and WebP (pillow).")
+def bench_digits_command(models: tuple[str, ...], randomness: tuple[str, ...], count: int, peers: bool) -> None:
+    """Digits, each its own file, next to JPEG and WebP: whole-file and data bits per pixel,
+    PSNR, a critic's W1, and whether a classifier still reads the decoded digit. Needs
+    `ltc data digits` first.
+
+    \b
+    Example:
+      ltc bench digits --model digits-e8-sd-q1 --count 200
+    """
+    from ltccodec import registry
+    from ltccodec.bench import digits as bench_digits
+
+    chosen = list(models) or sorted(c.name for c in registry.list_models() if c.source == "digits")
+    rows, accuracy = bench_digits.run(chosen, list(randomness) or [None], count, peers, progress=_progress)
+    click.echo(bench_digits.format_table(rows, accuracy))
+
+
 @bench.command("fuzz")
 @click.argument("streams", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 @click.option("--cases", type=click.IntRange(1), help="Number of cases [default: 20000, or unlimited with --minutes].")

@@ -7,6 +7,7 @@ allocated from it; every error is a `FormatError` with one line for the user.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import struct
 import zlib
@@ -134,7 +135,7 @@ def pack_header(h: Header) -> bytes:
         struct.pack("<B3B", h.coder_id, *h.coder_version),
         struct.pack("<BBB", int(h.kind), DTYPE_CODES[h.dtype], len(h.shape)),
         struct.pack(f"<{len(h.shape)}Q", *h.shape),
-        _pack_audio(h), _pack_image(h),
+        _pack_block(h, Kind.AUDIO, h.audio, _AUDIO), _pack_block(h, Kind.IMAGE, h.image, _IMAGE),
         struct.pack("<IIQII", h.source_dim, h.latent_dim, h.vectors, h.frame_vectors, len(h.frames)),
         b"".join(_FRAME.pack(f.size, f.crc, f.symbols) for f in h.frames),
     ])
@@ -143,27 +144,15 @@ def pack_header(h: Header) -> bytes:
     return head + struct.pack("<I", zlib.crc32(head))
 
 
-def _pack_audio(h: Header) -> bytes:
-    if (h.kind is Kind.AUDIO) != (h.audio is not None):
-        raise ValueError("an audio header needs audio information, and only it")
-    if h.audio is None:
+def _pack_block(h: Header, kind: Kind, info: AudioInfo | ImageInfo | None, layout: struct.Struct) -> bytes:
+    """The audio or image block: present exactly for its kind, from version 2 on."""
+    if (h.kind is kind) != (info is not None):
+        raise ValueError(f"a {kind.name.lower()} header needs {kind.name.lower()} information, and only it")
+    if info is None:
         return b""
     if h.version < 2:
-        raise ValueError("audio streams need format version 2")
-    a = h.audio
-    return _AUDIO.pack(a.sample_rate, a.channels, a.samples, a.sample_format, a.file_format, a.coded_rate,
-                       a.coded_samples)
-
-
-def _pack_image(h: Header) -> bytes:
-    if (h.kind is Kind.IMAGE) != (h.image is not None):
-        raise ValueError("an image header needs image information, and only it")
-    if h.image is None:
-        return b""
-    if h.version < 2:
-        raise ValueError("image streams need format version 2")
-    i = h.image
-    return _IMAGE.pack(i.height, i.width, i.channels, i.file_format)
+        raise ValueError(f"{kind.name.lower()} streams need format version 2")
+    return layout.pack(*dataclasses.astuple(info))
 
 
 def write(h: Header, payloads: list[bytes], out: BinaryIO) -> None:
