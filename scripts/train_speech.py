@@ -4,7 +4,7 @@ interrupted ones from their checkpoints. Prepare the data first: `ltc data speec
 
     .venv/bin/python scripts/train_speech.py [--only NAME_SUBSTRING] [--jobs 2] [--out runs/speech/models]
 
-The shipped ladder (models/speech-z-*) is copied from --out by scripts/ship_speech.py after checking the figures
+The shipped ladder (models/speech-z-*) is copied from --out by scripts/ship.py after checking the figures
 (docs/results.md says which).
 """
 
