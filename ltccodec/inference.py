@@ -4,7 +4,8 @@ its model file, so that `ltc encode` and `ltc decode` never import torch (it cos
 It computes what `ltc.LTCModel`'s symbols and reconstruction paths compute, in float32 like torch, and is tested
 equal to them within float tolerance; the integer coordinates it decides are the coded symbols either way (a
 last-bit difference can only move a point that sits on a cell boundary, and the stream records what was chosen).
-Transform kinds without a numpy version (conv28) fall back to the torch model. Used by `registry` and `codec`.
+Every shipped transform kind has a numpy version; a kind without one would fall back to the torch model. Used by
+`registry` and `codec`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ltccodec.randomness import Randomness, private_dither
 from ltccodec.tables import CodingTables
 
 Layer = Callable[[np.ndarray], np.ndarray]
-NUMPY_KINDS = ("linear", "mlp", "diagonal")
+NUMPY_KINDS = ("linear", "mlp", "diagonal", "conv28")
 
 
 def _softplus(x: np.ndarray) -> np.ndarray:
@@ -44,6 +45,48 @@ def _mlp(weights: dict[str, np.ndarray], prefix: str, depth: int) -> Layer:
         return layers[-1](x)
 
     return forward
+
+
+def _conv(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, stride: int, padding: int) -> np.ndarray:
+    """torch's Conv2d: ``x`` ``[B, Cin, H, W]``, ``weight`` ``[Cout, Cin, k, k]`` -> ``[B, Cout, H', W']``."""
+    k = weight.shape[-1]
+    padded = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (k, k), axis=(2, 3))[:, :, ::stride, ::stride]
+    return np.einsum("bchwij,ocij->bohw", windows, weight, optimize=True) + bias[None, :, None, None]
+
+
+def _conv_transpose(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, stride: int, padding: int,
+                    output_padding: int) -> np.ndarray:
+    """torch's ConvTranspose2d (``weight`` ``[Cin, Cout, k, k]``): the input spread ``stride`` apart, padded by
+    ``k − 1 − padding`` (plus ``output_padding`` after), convolved with the flipped, transposed kernel."""
+    b, c, h, w = x.shape
+    k = weight.shape[-1]
+    spread = np.zeros((b, c, (h - 1) * stride + 1, (w - 1) * stride + 1), dtype=x.dtype)
+    spread[:, :, ::stride, ::stride] = x
+    edge = k - 1 - padding
+    spread = np.pad(spread, ((0, 0), (0, 0), (edge, edge + output_padding), (edge, edge + output_padding)))
+    kernel = np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    return _conv(spread, kernel, bias, 1, 0)
+
+
+def _conv28(weights: dict[str, np.ndarray], channels: int) -> tuple[Layer, Layer]:
+    """`transforms._ConvAnalysis` and `_ConvSynthesis`: 28×28 -> two stride-2 convolutions -> latent, and back."""
+    get = weights.__getitem__
+    read_out = _linear(weights, "analysis.body.5")
+    expand = _linear(weights, "synthesis.head.0")
+
+    def analysis(x: np.ndarray) -> np.ndarray:
+        h = _softplus(_conv(x.reshape(-1, 1, 28, 28), get("analysis.body.0.weight"), get("analysis.body.0.bias"), 2, 2))
+        h = _softplus(_conv(h, get("analysis.body.2.weight"), get("analysis.body.2.bias"), 2, 2))
+        return read_out(h.reshape(len(h), -1))
+
+    def synthesis(y: np.ndarray) -> np.ndarray:
+        h = _softplus(expand(y)).reshape(-1, channels, 7, 7)
+        h = _softplus(_conv_transpose(h, get("synthesis.body.0.weight"), get("synthesis.body.0.bias"), 2, 2, 1))
+        h = _conv_transpose(h, get("synthesis.body.2.weight"), get("synthesis.body.2.bias"), 2, 2, 1)
+        return h.reshape(len(h), 28 * 28)
+
+    return analysis, synthesis
 
 
 @dataclass(frozen=True, eq=False)
@@ -199,6 +242,8 @@ def _transforms(card: modelfile.ModelCard, weights: dict[str, np.ndarray]) -> tu
         return _linear(weights, "analysis"), _linear(weights, "synthesis")
     if card.transform == "mlp":
         return _mlp(weights, "analysis", card.depth), _mlp(weights, "synthesis", card.depth)
+    if card.transform == "conv28":
+        return _conv28(weights, card.channels)
     scale_in = np.exp(weights["analysis.log_scale"])
     scale_out = np.exp(weights["synthesis.log_scale"])
     correction = _mlp(weights, "synthesis.correction", card.depth)

@@ -19,7 +19,8 @@ from ltccodec.transforms import TransformConfig, TransformKind
 def _save(tmp_path, kind: TransformKind, lattice: str, n: int, latent: int, centroid: bool):
     with torch.random.fork_rng():
         torch.manual_seed(3)
-        model = LTCModel(ModelConfig(TransformConfig(kind, n, latent, width=32, centroid=centroid), lattice))
+        model = LTCModel(ModelConfig(TransformConfig(kind, n, latent, width=32, channels=6, centroid=centroid),
+                                     lattice))
         model.prior = FactorizedPrior(latent, init_scale=3.0)
         with torch.no_grad():  # move every parameter off its initial value, so each one is checked
             for p in model.parameters():
@@ -32,7 +33,8 @@ def _save(tmp_path, kind: TransformKind, lattice: str, n: int, latent: int, cent
 
 @pytest.mark.parametrize("kind, lattice, n, latent, centroid", [
     (TransformKind.LINEAR, "E8", 8, 8, False), (TransformKind.MLP, "BW16", 12, 16, False),
-    (TransformKind.DIAGONAL, "BW16", 32, 32, True), (TransformKind.DIAGONAL, "Z1", 4, 4, True)])
+    (TransformKind.DIAGONAL, "BW16", 32, 32, True), (TransformKind.DIAGONAL, "Z1", 4, 4, True),
+    (TransformKind.CONV28, "E8", 784, 8, False)])
 def test_numpy_model_matches_the_torch_model(tmp_path, rng, kind, lattice, n, latent, centroid):
     reference, fast = _save(tmp_path, kind, lattice, n, latent, centroid)
     x = rng.normal(size=(500, n)).astype(np.float32)
