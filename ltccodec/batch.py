@@ -27,7 +27,7 @@ from ltccodec.keyed import Key
 from ltccodec.manifest import FAILED, OK, STARTED, Row
 
 ENCODE, DECODE = "encode", "decode"
-ENCODABLE = (".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".au", ".npy")
+ENCODABLE = (".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".au", ".npy", ".png", ".jpg", ".jpeg")
 DECODABLE = (".ltc",)
 SUFFIX = ".ltc"
 SPLIT_VECTORS = 1 << 20
