@@ -1,5 +1,5 @@
 # Every target installs what it needs into .venv first (scripts/setup.sh; a no-op when up to date).
-.PHONY: demo demo-gaussian test bench bench-speech fuzz lint
+.PHONY: demo demo-gaussian demo-digits test bench bench-speech fuzz lint
 
 demo:
 	bash scripts/setup.sh
@@ -8,6 +8,10 @@ demo:
 demo-gaussian:
 	bash scripts/setup.sh
 	bash examples/gaussian_demo.sh
+
+demo-digits:
+	bash scripts/setup.sh
+	bash examples/digits_demo.sh
 
 test:
 	bash scripts/setup.sh
