@@ -16,7 +16,7 @@ for point in q1 q2 q3; do
         $ltc decode "$work/$point.$randomness.ltc" -o "$work/$point.$randomness.png" 2>/dev/null
     done
 done
-echo "== header of the default stream (digits-e8-q2, shared dither, compact profile)"
+echo "== header of the default stream (digits-e8-q1, shared dither, compact profile)"
 $ltc encode examples/digit7.png -o "$work/default.ltc" 2>/dev/null
 $ltc info "$work/default.ltc"
 .venv/bin/python - "$work" <<'PY'

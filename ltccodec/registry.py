@@ -26,7 +26,7 @@ from ltccodec.randomness import Mode, Randomness
 
 MODELS_ENV = "LTC_MODELS"
 # The family used when no --model is given, per input kind (its ladder when --bitrate or --quality is given).
-DEFAULT_FAMILIES = {"audio": "speech-z-q3", "image": "digits-e8-q2", "array": None}
+DEFAULT_FAMILIES = {"audio": "speech-z-q3", "image": "digits-e8-q1", "array": None}
 
 
 @dataclass(frozen=True, eq=False)
