@@ -12,6 +12,8 @@ import torch
 from ltccodec.critic import wasserstein_estimate
 from ltccodec.train import TrainConfig, train
 
+from .resume import interrupted_then_resumed
+
 
 def _blobs(count: int, seed: int, shift: int = 0) -> np.ndarray:
     """Bright squares at random places on a dark 28×28 field, uint8."""
@@ -48,13 +50,6 @@ def test_critic_training_resumes_to_the_same_weights(tiny_digits, tmp_path):
                          critic_eval_steps=5)
     straight = train(config, tmp_path / "a", tmp_path / "a" / "m", "m")
     assert straight.metrics[0].w1 is not None and straight.metrics[0].rate > 0
-
-    def interrupt(p):
-        if p.epoch == 1 and p.step == 1:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        train(config, tmp_path / "b", tmp_path / "b" / "m", "m", report=interrupt)
-    resumed = train(config, tmp_path / "b", tmp_path / "b" / "m", "m")
+    resumed = interrupted_then_resumed(config, tmp_path / "b", epoch=1, step=1)
     assert resumed.sha256 == straight.sha256
     assert resumed.metrics == straight.metrics
