@@ -148,7 +148,7 @@ def _encode_vectors(flat: np.ndarray, gains: np.ndarray | None, out: BinaryIO, l
             keyed.new_nonce()[:compact_format.NONCE_BYTES]
         frame_vectors = len(flat)
     nonce = nonce if nonce is not None else keyed.new_nonce()
-    coded = encode_frames(flat, gains, loaded, rand, key, nonce, 0, frame_vectors, progress)
+    coded = encode_frames(flat, gains, loaded, rand, key, nonce, 0, frame_vectors, progress, shortest=compact)
     header = make_header(loaded, rand, key, nonce, kind, dtype, shape, len(flat), frame_vectors,
                          [frame for frame, _ in coded], audio, image)
     if compact:
@@ -170,24 +170,26 @@ def make_header(loaded: LoadedModel, rand: Randomness, key: keyed.Key, nonce: by
 
 def encode_frames(flat: np.ndarray, gains: np.ndarray | None, loaded: LoadedModel, rand: Randomness,
                   key: keyed.Key, nonce: bytes, first: int = 0, frame_vectors: int = FRAME_VECTORS,
-                  progress: Progress | None = None) -> list[tuple[container.Frame, bytes]]:
+                  progress: Progress | None = None, shortest: bool = False) -> list[tuple[container.Frame, bytes]]:
     """Code the vectors ``flat`` ``[V, n]`` as frames ``first, first + 1, ...`` of a stream: each frame's
     table entry and payload. Frames are independent, so a long array may be coded in parts (each starting at
-    a frame boundary) by different processes and the parts' frames concatenated."""
+    a frame boundary) by different processes and the parts' frames concatenated. ``shortest``: payloads in the
+    compact profile's form (`compact.shortest_end`)."""
     coded = []
     with np.errstate(all="ignore"):  # values too large for the model end in the coder's one-line range error
         for index, start in enumerate(range(0, len(flat), frame_vectors)):
             part = slice(start, start + frame_vectors)
             coded.append(_encode_frame(np.asarray(flat[part]), None if gains is None else gains[part], loaded, rand,
-                                       key, nonce, first + index))
+                                       key, nonce, first + index, shortest))
             if progress is not None:
                 progress(min(start + frame_vectors, len(flat)), len(flat))
     return coded
 
 
 def _encode_frame(vectors: np.ndarray, gains: np.ndarray | None, loaded: LoadedModel, rand: Randomness,
-                  key: keyed.Key, nonce: bytes, index: int) -> tuple[container.Frame, bytes]:
-    """Code frame ``index``: its vectors ``[V, n]`` and, for audio, their gains ``[V, B]``."""
+                  key: keyed.Key, nonce: bytes, index: int, shortest: bool = False) -> tuple[container.Frame, bytes]:
+    """Code frame ``index``: its vectors ``[V, n]`` and, for audio, their gains ``[V, B]``; ``shortest``: the
+    payload ends as early as the compact profile allows."""
     tables, lattice = loaded.model.tables, loaded.model.lattice
     assert tables is not None
     x = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -202,6 +204,19 @@ def _encode_frame(vectors: np.ndarray, gains: np.ndarray | None, loaded: LoadedM
     coords = loaded.model.to_symbols(x, u)
     words = entropy.encode(tables, lattice, coords, dither_coords, nesting_of(rand), side, loaded.model.gain_counts)
     payload = words.astype("<u4").tobytes()
+    if shortest:  # arrays and images only: no side symbols
+        assert side is None
+        nesting = nesting_of(rand)
+
+        def decodes_same(candidate: bytes) -> bool:
+            try:
+                decoded, _ = entropy.decode(tables, lattice, np.frombuffer(candidate, dtype="<u4"), len(coords),
+                                            dither_coords, nesting)
+            except entropy.DECODE_ERRORS:
+                return False
+            return bool(np.array_equal(decoded, coords))
+
+        payload = compact_format.shortest_end(payload, decodes_same)
     return container.Frame(len(payload), zlib.crc32(payload), _symbol_check(coords, side)), payload
 
 
@@ -404,7 +419,7 @@ class StreamReader:
                     gains = framing.gain_indices_from_deltas(side, spec)
                     active = ~framing.silent(gains, spec)
                     u = None if u is None else u[active]
-            except (ValueError, RuntimeError, OverflowError, AssertionError) as error:
+            except entropy.DECODE_ERRORS as error:
                 raise container.FormatError(f"frame {index} does not decode ({error}); corrupt file?") from None
             if header.seal_prefix is not None:
                 if zlib.crc32(struct.pack("<I", _symbol_check(coords, side)), header.seal_prefix) != check.symbols:

@@ -3,8 +3,8 @@ in 13–16 bytes), for datasets of tiny files. docs/FORMAT.md specifies it; stdl
 
 It keeps what the full header guards, in fewer bytes: the model is a 16-bit id checked against the installed
 models (BLAKE2b of its name and SHA-256), shared dither uses a 3-byte nonce, sizes are varints (or implied by
-the model when the stream holds one item), the payload drops the zero high bytes of the range coder's last word,
-and one CRC-32 seals everything — the header bytes, the payload, and the decoded symbols' own CRC — in place of the full
+the model when the stream holds one item), the payload is the shortest byte string (of the range coder's words read
+as one big-endian number) that still decodes to the same symbols when zero-padded, and one CRC-32 seals everything — the header bytes, the payload, and the decoded symbols' own CRC — in place of the full
 format's header CRC, frame CRC, symbol check and key check. A wrong key therefore shows as a checksum mismatch,
 not as "wrong key".
 """
@@ -32,7 +32,9 @@ from ltccodec.container import (
 )
 
 MAGIC = b"\xc7\x4c"  # not the first byte of a full stream ("L")
-PROFILE_VERSION = 1
+PROFILE_VERSION = 2  # 1: the payload dropped only the last coder word's zero high bytes; still decoded
+_VERSIONS = (1, 2)
+END_SEARCH = 8  # bytes: the range coder's final flush is at most two words (its 64-bit state)
 NONCE_BYTES = 3
 MAX_ITEMS = 1 << 12  # one frame
 _SHARED = (ModeCode.QUANTIZED, ModeCode.SHARED)
@@ -92,8 +94,42 @@ def fits(header: Header) -> bool:
     return header.kind in (Kind.ARRAY, Kind.IMAGE) and len(header.frames) == 1 and header.vectors <= MAX_ITEMS
 
 
-def pack(header: Header, payload: bytes) -> bytes:
-    """The compact bytes of a one-frame stream coded with a ``NONCE_BYTES`` nonce (see `fits`)."""
+def shortest_end(payload: bytes, decodes_same: Callable[[bytes], bool]) -> bytes:
+    """The compact payload of frame bytes ``payload`` (little-endian uint32 coder words): the fewest leading
+    bytes of the words written big-endian, the last of them perhaps one higher, that `payload_words` turns into
+    words ``decodes_same`` accepts (it decodes them and compares with the coded symbols). Any number inside the
+    range coder's final interval decodes alike, and both candidates of a length lie between the true end and those
+    of a shorter length, so the search stops at the first length that fails."""
+    big = _swap_words(payload)
+    best = big
+    for length in range(len(big) - 1, max(0, len(big) - END_SEARCH) - 1, -1):
+        if length == 0:
+            break
+        head = big[:length]
+        up = int.from_bytes(head, "big") + 1
+        candidates = [head] + ([up.to_bytes(length, "big")] if up < 1 << (8 * length) else [])
+        fit = next((c for c in candidates if decodes_same(payload_words(c))), None)
+        if fit is None:
+            break
+        best = fit
+    return best
+
+
+def payload_words(body: bytes) -> bytes:
+    """The little-endian coder words a version-2 compact payload stands for: zero-padded to whole words."""
+    return _swap_words(body + b"\0" * (-len(body) % 4))
+
+
+def _swap_words(data: bytes) -> bytes:
+    swapped = bytearray(data)
+    for at in range(0, len(data) - len(data) % 4, 4):
+        swapped[at:at + 4] = data[at:at + 4][::-1]
+    return bytes(swapped)
+
+
+def pack(header: Header, body: bytes) -> bytes:
+    """The compact bytes of a one-frame stream coded with a ``NONCE_BYTES`` nonce (see `fits`); ``body`` is the
+    frame's payload as `shortest_end` gives it."""
     if not fits(header):
         raise ValueError("only one-frame array and image streams have a compact form")
     one_item = header.vectors == 1 and (
@@ -115,7 +151,8 @@ def pack(header: Header, payload: bytes) -> bytes:
         else:
             head += _varint(DTYPE_CODES[header.dtype]) + _varint(len(header.shape))
             head += b"".join(_varint(s) for s in header.shape)
-    body = payload[:-4] + (payload[-4:].rstrip(b"\0") or b"\0")  # the last coder word's high zero bytes
+    if not body:
+        raise ValueError("a compact payload has at least one byte")
     seal = zlib.crc32(struct.pack("<I", header.frames[0].symbols), zlib.crc32(body, zlib.crc32(bytes(head))))
     return bytes(head) + body + struct.pack("<I", seal)
 
@@ -132,8 +169,9 @@ def parse(data: bytes, find: Callable[[int], ModelFacts], coder: tuple[int, tupl
     r = _Reader(data, len(data) - 4)
     r.take(2)
     flags = r.take(1)[0]
-    if flags & 0x07 != PROFILE_VERSION:
-        raise FormatError(f"unsupported compact profile version {flags & 0x07}")
+    version = flags & 0x07
+    if version not in _VERSIONS:
+        raise FormatError(f"unsupported compact profile version {version}")
     try:
         mode, kind = ModeCode(flags >> 6), Kind((flags >> 4) & 0x03)
     except ValueError:
@@ -173,7 +211,7 @@ def parse(data: bytes, find: Callable[[int], ModelFacts], coder: tuple[int, tupl
     body = data[r.at:r.end]
     if not body:
         raise FormatError("compact stream without payload (corrupt file)")
-    payload = body + b"\0" * (-len(body) % 4)
+    payload = body + b"\0" * (-len(body) % 4) if version == 1 else payload_words(body)
     seal = struct.unpack("<I", data[-4:])[0]
     prefix_crc = zlib.crc32(body, zlib.crc32(data[:r.at]))
     frame = Frame(len(payload), zlib.crc32(payload), seal)

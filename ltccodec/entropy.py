@@ -25,6 +25,8 @@ from ltccodec.tables import CodingTables
 CODER_ID = 1  # constriction queue (range) coder, categorical family with perfect=False
 CODER_VERSION = (0, 5, 0)
 _ESCAPE_BIAS = 1 << 31
+# what constriction raises for words that are not a valid encoding under the given models
+DECODE_ERRORS = (ValueError, RuntimeError, OverflowError, AssertionError)
 
 
 def _categorical() -> object:

@@ -20,9 +20,9 @@ EXAMPLE = Path(__file__).parent.parent / "examples" / "digit7.png"
 LTC = str(Path(sys.executable).parent / "ltc")
 NONCE = bytes(16)
 # model: (mean whole-file bytes per digit, mean squared error of the pixels in [0, 1]) measured with `_code`
-BANDS = {"digits-e8-sd-q1": (16.65, 0.03907), "digits-e8-none-q1": (14.0, 0.03613), "digits-e8-sd-q2": (19.75, 0.02869),
-         "digits-e8-nesting3-q2": (20.3, 0.02866), "digits-e8-pd-q2": (17.0, 0.02902),
-         "digits-e8-1bits-q3": (21.0, 0.02656)}
+BANDS = {"digits-e8-sd-q1": (16.15, 0.03907), "digits-e8-none-q1": (13.2, 0.03613), "digits-e8-sd-q2": (16.9, 0.02869),
+         "digits-e8-nesting3-q2": (17.6, 0.02866), "digits-e8-pd-q2": (13.95, 0.02902),
+         "digits-e8-1bits-q3": (18.05, 0.02656)}
 
 
 def _code(name: str) -> tuple[float, float]:
