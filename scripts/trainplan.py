@@ -1,6 +1,6 @@
 """Running a plan of `ltc train` runs: each model's JSON config goes to configs/<family>/, each run logs to
 runs/<family>/logs/ and checkpoints in runs/<family>/runs/<name>; finished models are skipped and interrupted ones
-resume. Used by train_speech.py and train_digits.py."""
+resume. Used by train_speech.py, train_digits.py and train_physics.py."""
 
 from __future__ import annotations
 

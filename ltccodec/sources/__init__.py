@@ -1,6 +1,6 @@
 """Training and test data by name, one module per data set: ``gaussian:<n>`` (i.i.d. N(0, 1) vectors) and
 ``speech`` / ``speech:bands8`` (MDCT frames of real recordings with one gain per frame or per band; see
-`sources.speech`) and ``digits`` (MNIST, `sources.digits`). Physics joins here.
+`sources.speech`), ``digits`` (MNIST, `sources.digits`) and ``physics`` (Pythia Z -> ee events, `sources.physics`).
 
 Every source has a ``name``, a vector dimension ``dim``, seeded training batches (`sample`) and a fixed test
 set (`test_set`). Used by `train`, `evaluate` and the benchmarks; nothing here knows a codec.
@@ -43,8 +43,12 @@ def source_by_name(name: str) -> Source:
         from ltccodec.sources.digits import DigitsSource
 
         return DigitsSource.load(text)
+    if text == "physics":
+        from ltccodec.sources.physics import PhysicsSource
+
+        return PhysicsSource.load(text)
     if text in ("speech", "speech:bands8"):
         from ltccodec.sources.speech import FRAMINGS, SpeechSource
 
         return SpeechSource.load(text, FRAMINGS[text])
-    raise UsageError(f"unknown data source {name!r}; available: gaussian:<n>, speech, speech:bands8, digits")
+    raise UsageError(f"unknown data source {name!r}; available: gaussian:<n>, speech, speech:bands8, digits, physics")
