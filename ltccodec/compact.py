@@ -1,11 +1,12 @@
 """The compact profile of the .ltc format: one frame of a few items in as few bytes as possible (a single digit
-in 13–16 bytes), for datasets of tiny files. docs/FORMAT.md specifies it; stdlib only.
+in 13–19 bytes), for datasets of tiny files. docs/FORMAT.md specifies it; stdlib only.
 
 It keeps what the full header guards, in fewer bytes: the model is a 16-bit id checked against the installed
 models (BLAKE2b of its name and SHA-256), shared dither uses a 3-byte nonce, sizes are varints (or implied by
-the model when the stream holds one item), the payload is the shortest byte string (of the range coder's words read
-as one big-endian number) that still decodes to the same symbols when zero-padded, and one CRC-32 seals everything — the header bytes, the payload, and the decoded symbols' own CRC — in place of the full
-format's header CRC, frame CRC, symbol check and key check. A wrong key therefore shows as a checksum mismatch,
+the model when the stream holds one item), the payload is the shortest byte string (of the range coder's words
+read as one big-endian number) that still decodes to the same symbols when zero-padded, and one CRC-32 seals
+everything — the header bytes, the payload, and the decoded symbols' own CRC — in place of the full format's
+header CRC, frame CRC, symbol check and key check. A wrong key therefore shows as a checksum mismatch,
 not as "wrong key".
 """
 

@@ -1,6 +1,7 @@
 """Golden streams (tests/data/golden): committed .ltc files must decode exactly as recorded, and encoding the
 committed input with the recorded nonce must give the same bytes. ``v1/`` keeps the version-1 streams of the
-first release and ``compact-v1/`` the compact profile's first version, which must keep decoding. Regenerate (version 2 only) on purpose:
+first release and ``compact-v1/`` the compact profile's first version, which must keep decoding. Regenerate
+(the current versions only) on purpose:
 
     LTC_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden.py
 """

@@ -21,7 +21,7 @@ def test_a_z_at_rest_and_its_recoil():
     charged = np.array([True, True, True, False, False, False])
     row = physics.features(ids, momenta, charged)
     assert row is not None and row.shape == (16,)
-    names = dict(zip(physics.FEATURES, row))
+    names = dict(zip(physics.FEATURES, row, strict=True))
     assert names["e- pT"] == pytest.approx(45.6) and names["e+ E"] == pytest.approx(45.6)
     assert names["e- phi"] == pytest.approx(0.3) and names["e+ phi"] == pytest.approx(0.3 + np.pi - 2 * np.pi)
     assert names["ee mass"] == pytest.approx(91.2) and names["ee pT"] == pytest.approx(0.0, abs=1e-9)
