@@ -188,6 +188,10 @@ def encode_file(src: str, dst: str, choice: registry.Choice | None = None, key: 
         raw = raw or bytes(image.pixels.size)  # a folder: count its pixels as the input size
     elif image is not None or label.lower().endswith(".npy"):
         array = image if image is not None else media.read_array(raw, label)
+        if choice.model is None and registry.DEFAULT_FAMILIES["array"] is None and array.ndim:
+            ladders = registry.ladders_for(int(array.shape[-1]))
+            fits = f"; for vectors of {array.shape[-1]} values: {', '.join(ladders)}" if ladders else ""
+            raise UsageError(f"arrays have no default model: give --model{fits} (see `ltc models`)")
         loaded, randomness = resolve(choice, "array")
         header = codec.encode_to(array, out, loaded, randomness, key, nonce, progress=progress,
                                  compact=bool(compact))

@@ -140,6 +140,13 @@ def family_of(card: modelfile.ModelCard) -> str:
     return "-".join(p for p in parts if p != token) if token in parts else card.name
 
 
+def ladders_for(dim: int, dirs: Sequence[Path] | None = None) -> list[str]:
+    """The ladders of installed array models that code vectors of ``dim`` values (for a hint: arrays have no
+    default model, since a column count does not say what the data is)."""
+    return sorted({ladder_of(family_of(c)) for c in list_models(dirs)
+                   if c.source_dim == dim and c.framing is None and c.image is None})
+
+
 def ladder_of(family: str) -> str:
     """A family's name without its rate point (the last dash-separated token)."""
     return family.rsplit("-", 1)[0] if "-" in family else family

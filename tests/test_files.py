@@ -144,3 +144,13 @@ def test_temp_files_of_live_writers_are_left_alone(tmp_path):
         sleeper.kill()
         sleeper.wait()
     assert stale_parts(target) == [live]
+
+
+def test_an_array_without_a_model_names_the_ladders_for_its_width(tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros((3, 8), np.float32))
+    with pytest.raises(UsageError, match=r"give --model; for vectors of 8 values: gaussian8-e8, gaussian8-z1 "):
+        files.encode_file(str(tmp_path / "x.npy"), str(tmp_path / "x.ltc"))
+    np.save(tmp_path / "y.npy", np.zeros((3, 5), np.float32))
+    with pytest.raises(UsageError, match=r"arrays have no default model: give --model \(see"):
+        files.encode_file(str(tmp_path / "y.npy"), str(tmp_path / "y.ltc"))
+    assert not (tmp_path / "x.ltc").exists()
