@@ -560,7 +560,8 @@ _KEY_HELP = "Key for the shared dither: a file's bytes (else $LTC_KEY, else the 
 @main.command()
 @click.argument("input_path", metavar="IN")
 @click.option("-o", "--output", required=True, metavar="OUT", help="Output .ltc file, or - for stdout.")
-@click.option("-m", "--model", metavar="NAME", help="Model, family or ladder name (see `ltc models`), or a model file.")
+@click.option("-m", "--model", metavar="NAME", help="Model, family or ladder name (see `ltc models`), a data source "
+              "(speech, digits, physics: its default ladder), or a model file.")
 @click.option("-r", "--randomness", metavar="R",
               help="none | 0 (pd) | <N>bits (QSD, a = 2^N) | inf (sd). Default: the model's own (speech: none).")
 @click.option("--nesting", type=click.IntRange(2, 65536), help="QSD with this integer nesting ratio a.")
@@ -590,8 +591,10 @@ def encode(input_path: str, output: str, model: str | None, randomness: str | No
     model's source dimension.
 
     \b
-    Without --model, audio uses speech-z-q3; --bitrate / --quality pick a rate point
-    of its ladder. A family name (a model name without its randomness, e.g. speech-z-q3 or
+    Without --model, audio uses speech-z-q3 and a 28×28 grayscale image digits-e8-q1;
+    --bitrate / --quality pick a rate point of its ladder. Arrays have no default: name
+    a model, or the data source (--model physics for 16-feature physics events). A
+    family name (a model name without its randomness, e.g. speech-z-q3 or
     gaussian8-e8-l2) takes the member trained for --randomness.
 
     \b

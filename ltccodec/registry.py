@@ -27,6 +27,8 @@ from ltccodec.randomness import Mode, Randomness
 MODELS_ENV = "LTC_MODELS"
 # The family used when no --model is given, per input kind (its ladder when --bitrate or --quality is given).
 DEFAULT_FAMILIES = {"audio": "speech-z-q3", "image": "digits-e8-q1", "array": None}
+# --model SOURCE (a card's declared data source, e.g. `--model physics`): the ladder that codes it
+SOURCE_LADDERS = {"physics": "physics-e8", "digits": "digits-e8", "speech": "speech-z"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -198,6 +200,8 @@ def resolve(choice: Choice, kind: str, dirs: Sequence[Path] | None = None) -> tu
     families = sorted({family_of(c) for c in cards})
     if wanted in names:
         wanted = family_of(names[wanted])
+    if wanted not in families and wanted in SOURCE_LADDERS and any(c.source == wanted for c in cards):
+        wanted = SOURCE_LADDERS[wanted]
     if wanted in families and choice.bitrate is None and choice.quality is None:
         family = wanted
     else:
