@@ -18,6 +18,7 @@ import pytest
 import soundfile
 
 from ltccodec import registry
+from ltccodec.errors import LtcError
 
 from . import peak
 
@@ -202,3 +203,12 @@ def test_an_audio_model_refuses_an_array_and_back(tmp_path):
                    "codes audio")
     one_line_error(ltc("encode", str(CLIP), "-o", "x.ltc", "--model", "gaussian8-e8-sd-l2", cwd=tmp_path),
                    "not audio")
+
+
+def test_a_data_source_as_model_picks_its_default_ladder():
+    loaded, randomness = registry.resolve(registry.Choice("speech", quality=4), "audio")
+    assert loaded.name == "speech-z-none-q3" and str(randomness) == "none"
+    loaded, _ = registry.resolve(registry.Choice("digits", quality=1), "image")
+    assert loaded.name.startswith(registry.SOURCE_LADDERS["digits"]) and loaded.card.source == "digits"
+    with pytest.raises(LtcError, match="not found"):
+        registry.resolve(registry.Choice("gaussian"), "array")
