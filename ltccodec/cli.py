@@ -319,17 +319,26 @@ def data_digits(out: str | None, tarball: str | None) -> None:
 
 @data.command("physics")
 @click.option("--out", type=click.Path(file_okay=False), help="Cache folder [$LTC_DATA or ~/.cache/ltccodec].")
-@click.option("--events", type=click.IntRange(3000), default=30000, show_default=True,
-              help="Events in all (a multiple of 1000; the first 2,000 are the test split).")
+@click.option("--events", type=click.IntRange(3000),
+              help="Events in all (a multiple of 1000; the first 2,000 are the test split) [30000, or what is "
+                   "prepared].")
 @click.option("--jobs", type=click.IntRange(1), default=2, show_default=True, help="Pythia processes.")
-def data_physics(out: str | None, events: int, jobs: int) -> None:
+@click.option("--export", metavar="FILE.npy", help="Also write the test events' standardized features (float32 "
+              "[N, 16], what the physics models code) to FILE.npy.")
+def data_physics(out: str | None, events: int | None, jobs: int, export: str | None) -> None:
     """Physics: pp -> Z/γ* -> e+e- events at 13 TeV made with Pythia 8, 16 features each.
 
     \b
     Needs Pythia's Python module (it builds from source, about an hour on two cores):
       pip install pythia8mc
     About 100 events per second per process; chunks of 1,000 events (one Pythia seed
-    each) are cached, so a larger --events later only adds events.
+    each) are cached, so a larger --events later only adds events. The models code
+    standardized features (`ltccodec.sources.physics.Scaling`; --export writes some).
+
+    \b
+    Example:
+      ltc data physics --events 30000 --export events.npy
+      ltc encode events.npy -o events.ltc --model physics
     """
     import json
     from pathlib import Path
@@ -340,6 +349,18 @@ def data_physics(out: str | None, events: int, jobs: int) -> None:
                             lambda done, total: _progress(f"physics: {done}/{total} events"))
     manifest = json.loads((where / "manifest.json").read_text())
     _progress(f"physics: train {manifest['train']}, test {manifest['test']} events")
+    if export:
+        import io
+
+        import numpy as np
+
+        from ltccodec.atomic import write_atomic
+
+        _, test, scaling = physics.load(Path(out) if out else None)
+        buffer = io.BytesIO()
+        np.save(buffer, scaling.standardize(test))
+        write_atomic(Path(export), buffer.getvalue(), overwrite=True)
+        _progress(f"wrote {export}: {len(test)} test events × 16 standardized features")
     click.echo(str(where))
 
 

@@ -36,6 +36,7 @@ MASS = FEATURES.index("ee mass")
 DIM = len(FEATURES)
 CHUNK = 1000  # events per Pythia seed
 TEST_EVENTS = 2000  # the first chunks are the test split
+DEFAULT_EVENTS = 30_000
 BASE_SEED = 23_11  # Pythia seed of chunk c: BASE_SEED + c
 SETTINGS = (
     "Beams:eCM = 13000.",
@@ -159,14 +160,19 @@ def _chunk(index: int, folder: Path) -> Path:
     return path
 
 
-def prepare(events: int, root: Path | None = None, jobs: int = 1,
+def prepare(events: int | None = None, root: Path | None = None, jobs: int = 1,
             progress: Callable[[int, int], None] | None = None) -> Path:
-    """Generate (or reuse) ``events`` events (a multiple of `CHUNK`, at least `TEST_EVENTS` + `CHUNK`): the first
-    `TEST_EVENTS` are the test split, the rest train; writes ``raw.npz`` and ``manifest.json`` (with the scaling
-    fitted on the training split). Chunks already made are kept, so a larger ``events`` only adds chunks."""
+    """Generate (or reuse) ``events`` events (a multiple of `CHUNK`, at least `TEST_EVENTS` + `CHUNK`; None: what
+    is prepared, else `DEFAULT_EVENTS`): the first `TEST_EVENTS` are the test split, the rest train; writes
+    ``raw.npz`` and ``manifest.json`` (with the scaling fitted on the training split). Chunks already made are
+    kept, so a larger ``events`` only adds chunks."""
+    folder = physics_dir(root)
+    if events is None:
+        if (folder / "manifest.json").is_file():
+            return folder
+        events = DEFAULT_EVENTS
     if events < TEST_EVENTS + CHUNK or events % CHUNK:
         raise UsageError(f"--events must be a multiple of {CHUNK} and at least {TEST_EVENTS + CHUNK}")
-    folder = physics_dir(root)
     chunks = events // CHUNK
     done = 0
     with ProcessPoolExecutor(max(1, jobs)) as pool:
@@ -178,11 +184,20 @@ def prepare(events: int, root: Path | None = None, jobs: int = 1,
     test, train = raw[:TEST_EVENTS], raw[TEST_EVENTS:]
     scaling = Scaling.fit(train)
     np.savez_compressed(folder / "raw.npz", train=train, test=test)
-    manifest = {"generator": "pythia8mc", "settings": list(SETTINGS), "base_seed": BASE_SEED, "chunk": CHUNK,
-                "events": int(len(raw)), "train": int(len(train)), "test": int(len(test)), "features": FEATURES,
+    manifest = {"generator": f"pythia8mc {_version()}", "settings": list(SETTINGS), "base_seed": BASE_SEED,
+                "chunk": CHUNK, "events": int(len(raw)), "train": int(len(train)), "test": int(len(test)), "features": FEATURES,
                 "scaling": {"mean": scaling.mean, "std": scaling.std}, "licence": LICENCE}
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return folder
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pythia8mc")
+    except PackageNotFoundError:
+        return "(not installed: every chunk was made before)"
 
 
 def load(root: Path | None = None) -> tuple[np.ndarray, np.ndarray, Scaling]:
