@@ -185,8 +185,8 @@ def prepare(events: int | None = None, root: Path | None = None, jobs: int = 1,
     scaling = Scaling.fit(train)
     np.savez_compressed(folder / "raw.npz", train=train, test=test)
     manifest = {"generator": f"pythia8mc {_version()}", "settings": list(SETTINGS), "base_seed": BASE_SEED,
-                "chunk": CHUNK, "events": int(len(raw)), "train": int(len(train)), "test": int(len(test)), "features": FEATURES,
-                "scaling": {"mean": scaling.mean, "std": scaling.std}, "licence": LICENCE}
+                "chunk": CHUNK, "events": int(len(raw)), "train": int(len(train)), "test": int(len(test)),
+                "features": FEATURES, "scaling": {"mean": scaling.mean, "std": scaling.std}, "licence": LICENCE}
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return folder
 
