@@ -53,3 +53,21 @@ def test_standardizing_is_undone_exactly_and_logs_the_heavy_tails():
     np.testing.assert_allclose(scaling.unstandardize(values), raw, rtol=1e-5)
     # the mass is not logged: standardized mass is linear in GeV
     assert np.corrcoef(values[:, physics.MASS], raw[:, physics.MASS])[0, 1] == pytest.approx(1.0)
+
+
+def test_the_scalar_quantization_peer_spends_the_rate_it_is_given():
+    from ltccodec.bench import physics as bench
+
+    rng = np.random.default_rng(1)
+    real = rng.normal(size=(2000, 16)).astype(np.float32)
+    scaling = physics.Scaling(tuple([0.0] * 16), tuple([1.0] * 16))
+    for bits in (8.0, 24.0, 40.0):
+        peer = bench.usq(real, bits, scaling)
+        assert peer.row.bits == pytest.approx(bits, abs=0.05)
+        step = float(peer.row.setting.split()[1])
+        assert np.abs(peer.values - real).max() <= step / 2 * 1.002  # nearest multiples of the step
+    # a fine step: MSE step²/12, and W1 of a sample against itself shifted by c is c
+    assert bench.usq(real, 16 * 6.0, scaling).row.mse == pytest.approx(
+        float(bench.usq(real, 16 * 6.0, scaling).row.setting.split()[1]) ** 2 / 12, rel=0.05)
+    assert bench.wasserstein_1d(real[:, 0], real[:, 0] + 0.25) == pytest.approx(0.25)
+    assert bench.peak(np.array([80.0, 85.0, 90.0, 95.0, 100.0])) == (90.0, 10.0)
