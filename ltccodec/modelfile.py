@@ -76,6 +76,9 @@ class ModelCard:
     framing: Framing | None = None  # audio models: how a waveform becomes vectors
     centroid: bool = False  # the decoder uses the prior's mean over each cell (TransformConfig.centroid)
     data: str = ""  # where the training and test data came from and how they were split
+    # what turns the source's raw values into the coded ones (physics: `sources.physics.Scaling`): "log1p" lists
+    # the columns coded as log(1 + value), then each column is (value - mean) / std
+    standardize: dict | None = None
 
     @property
     def image(self) -> tuple[int, int, int] | None:
@@ -104,11 +107,12 @@ class ModelCard:
 
 
 def card_for(model: LTCModel, name: str, source: str, training: Training,
-             metrics: tuple[Metrics, ...] = (), framing: Framing | None = None, data: str = "") -> ModelCard:
+             metrics: tuple[Metrics, ...] = (), framing: Framing | None = None, data: str = "",
+             standardize: dict | None = None) -> ModelCard:
     t = model.config.transform
     return ModelCard(name, source, model.config.lattice, t.kind.value, t.n, t.latent, t.width, t.depth, t.channels,
                      float(model.dither_scale.detach()), training, metrics, framing=framing, centroid=t.centroid,
-                     data=data)
+                     data=data, standardize=standardize)
 
 
 def weights_bytes(model: LTCModel, buckets: int = tables_format.BUCKETS) -> bytes:

@@ -157,7 +157,9 @@ def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str
                                                              config.critic_eval_steps))
     training = modelfile.Training(str(randomness), config.lambda_mse, config.lambda_perception, total_steps,
                                   config.batch_size, config.seed, round(seconds, 1), command)
-    card = modelfile.card_for(model, name, source.name, training, (metrics,), framing, source.description)
+    scaling = getattr(source, "scaling", None)
+    card = modelfile.card_for(model, name, source.name, training, (metrics,), framing, source.description,
+                              None if scaling is None else scaling.to_card())
     return modelfile.save(model, card, out)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ltccodec.errors import UsageError
 from ltccodec.sources import physics
 
 
@@ -71,3 +72,20 @@ def test_the_scalar_quantization_peer_spends_the_rate_it_is_given():
         float(bench.usq(real, 16 * 6.0, scaling).row.setting.split()[1]) ** 2 / 12, rel=0.05)
     assert bench.wasserstein_1d(real[:, 0], real[:, 0] + 0.25) == pytest.approx(0.25)
     assert bench.peak(np.array([80.0, 85.0, 90.0, 95.0, 100.0])) == (90.0, 10.0)
+
+
+def test_a_card_keeps_the_scaling_its_model_was_trained_with():
+    from ltccodec.modelfile import ModelCard
+
+    scaling = physics.Scaling(tuple(float(i) for i in range(16)), tuple(1.0 + i for i in range(16)))
+
+    class Card:
+        name = "physics-test"
+        standardize = scaling.to_card()
+
+    assert physics.Scaling.of_card(Card()) == scaling
+    fields = {f for f in ModelCard.__dataclass_fields__}
+    assert "standardize" in fields
+    Card.standardize = None
+    with pytest.raises(UsageError, match="does not record a physics feature scaling"):
+        physics.Scaling.of_card(Card())

@@ -132,6 +132,19 @@ class Scaling:
         logged = _logged(raw)
         return cls(tuple(float(v) for v in logged.mean(axis=0)), tuple(float(v) for v in logged.std(axis=0)))
 
+    def to_card(self) -> dict:
+        """The form a model card keeps (`ModelCard.standardize`)."""
+        return {"log1p": [int(i) for i in LOGGED], "mean": list(self.mean), "std": list(self.std)}
+
+    @classmethod
+    def of_card(cls, card: object) -> Scaling:
+        """The scaling a physics model was trained with (its card's ``standardize``): raw events you made
+        yourself go through `standardize` before `ltc encode`, and decoded values through `unstandardize`."""
+        found = getattr(card, "standardize", None)
+        if not found or list(found.get("log1p", ())) != [int(i) for i in LOGGED]:
+            raise UsageError(f"model {getattr(card, 'name', '?')} does not record a physics feature scaling")
+        return cls(tuple(found["mean"]), tuple(found["std"]))
+
     def standardize(self, raw: np.ndarray) -> np.ndarray:
         """float32 ``[N, 16]``."""
         return ((_logged(raw) - np.asarray(self.mean)) / np.asarray(self.std)).astype(np.float32)
