@@ -1,5 +1,5 @@
 # Every target installs what it needs into .venv first (scripts/setup.sh; a no-op when up to date).
-.PHONY: demo demo-gaussian demo-digits test bench bench-speech fuzz lint
+.PHONY: demo demo-gaussian demo-digits demo-physics test bench bench-speech fuzz lint
 
 demo:
 	bash scripts/setup.sh
@@ -12,6 +12,10 @@ demo-gaussian:
 demo-digits:
 	bash scripts/setup.sh
 	bash examples/digits_demo.sh
+
+demo-physics:
+	bash scripts/setup.sh
+	bash examples/physics_demo.sh
 
 test:
 	bash scripts/setup.sh
