@@ -10,7 +10,7 @@ ltc=.venv/bin/ltc
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-for point in q1 q2 q3; do
+for point in q1 q2 q3 q4; do
     for randomness in sd none; do
         $ltc encode examples/physics200.npy -o "$work/$point.$randomness.ltc" --model "physics-e8-$point" \
             --randomness "$randomness" --compact 2>/dev/null
@@ -38,7 +38,7 @@ def peak(values):
 
 print(f"== examples/physics200.npy: {len(real)} events × 16 features; e+e- mass median, IQR (GeV): {peak(real)}")
 print(f"{'model':>13} {'randomness':>10} {'bytes':>6} {'bits/event':>10} {'MSE':>7} {'median':>6} {'IQR':>6}")
-for point in ("q1", "q2", "q3"):
+for point in ("q1", "q2", "q3", "q4"):
     for randomness in ("sd", "none"):
         size = (work / f"{point}.{randomness}.ltc").stat().st_size
         decoded = np.load(work / f"{point}.{randomness}.npy")

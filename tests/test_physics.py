@@ -1,6 +1,10 @@
-"""The physics source's features, on hand-made particles whose answers are known, and its standardization."""
+"""The physics source: its features on hand-made particles whose answers are known, its standardization, the
+scalar-quantization peer, and the shipped physics models on 200 real test events (bands, and the CLI in two
+processes)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -89,3 +93,54 @@ def test_a_card_keeps_the_scaling_its_model_was_trained_with():
     Card.standardize = None
     with pytest.raises(UsageError, match="does not record a physics feature scaling"):
         physics.Scaling.of_card(Card())
+
+
+# the shipped physics models on examples/physics200.npy (200 test events), nonce 0, private-dither seed 0:
+# (stream bytes, MSE on the standardized features, mean over features of the 1-D W1) measured when shipped
+EXAMPLE = Path(__file__).parent.parent / "examples" / "physics200.npy"
+BANDS = {"physics-e8-sd-q1": (397, 1.22909, 0.17678), "physics-e8-none-q1": (351, 1.73714, 0.30145),
+         "physics-e8-sd-q3": (553, 0.19896, 0.10487), "physics-e8-pd-q3": (589, 0.16126, 0.09331),
+         "physics-e8-nesting3-q2": (451, 0.68864, 0.1412), "physics-e8-sd-q4": (833, 0.02959, 0.0431)}
+
+
+@pytest.mark.parametrize("name", sorted(BANDS))
+def test_shipped_physics_models_inside_their_bands(name):
+    from ltccodec import codec, registry
+    from ltccodec.bench.physics import wasserstein_1d
+
+    x = np.load(EXAMPLE)
+    loaded = registry.by_name(name)
+    data = codec.encode(x, loaded, registry.trained_for(loaded.card), nonce=bytes(16))
+    y = codec.decode(data, seed=0)
+    size, mse, w1 = BANDS[name]
+    assert abs(len(data) - size) <= 3
+    assert float(np.mean((x - y) ** 2)) == pytest.approx(mse, rel=0.03)
+    assert float(np.mean([wasserstein_1d(x[:, j], y[:, j]) for j in range(16)])) == pytest.approx(w1, rel=0.05)
+
+
+def test_physics_events_through_the_cli_in_two_processes(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from ltccodec import registry
+
+    ltc = str(Path(sys.executable).parent / "ltc")
+    done = subprocess.run([ltc, "encode", str(EXAMPLE), "-o", str(tmp_path / "e.ltc"), "--model", "physics",
+                           "--quality", "1", "-r", "sd"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "physics-e8-sd-q1" in done.stderr
+    info = json.loads(subprocess.run([ltc, "info", "--json", str(tmp_path / "e.ltc")], capture_output=True, text=True,
+                                     timeout=120, check=True).stdout)
+    assert info["shape"] == [200, 16] and info["mode"] == "shared"
+    done = subprocess.run([ltc, "decode", str(tmp_path / "e.ltc"), "-o", str(tmp_path / "e.npy")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    x, y = np.load(EXAMPLE), np.load(tmp_path / "e.npy")
+    assert y.shape == x.shape and y.dtype == np.float32
+    # another private seed than the in-process band's, same shared dither: inside the q1 band's neighbourhood
+    assert float(np.mean((x - y) ** 2)) == pytest.approx(BANDS["physics-e8-sd-q1"][1], rel=0.1)
+    # the Z peak survives 10 bits per event under shared dither: the mass median within 1.5 GeV of the real one
+    scaling = physics.Scaling.of_card(registry.by_name("physics-e8-sd-q1").card)
+    real_mass = np.median(scaling.unstandardize(x)[:, physics.MASS])
+    assert abs(np.median(scaling.unstandardize(y)[:, physics.MASS]) - real_mass) < 1.5
