@@ -329,7 +329,8 @@ def data_physics(out: str | None, events: int | None, jobs: int, export: str | N
     """Physics: pp -> Z/γ* -> e+e- events at 13 TeV made with Pythia 8, 16 features each.
 
     \b
-    Needs Pythia's Python module (it builds from source, about an hour on two cores):
+    Needs Pythia's Python module (it builds from source: over an hour on two cores, or
+    about 25 minutes with scripts/build_pythia.py):
       pip install pythia8mc
     About 100 events per second per process; chunks of 1,000 events (one Pythia seed
     each) are cached, so a larger --events later only adds events. The models code

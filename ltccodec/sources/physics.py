@@ -94,8 +94,8 @@ def generate(events: int, seed: int) -> np.ndarray:
     try:
         import pythia8mc
     except ImportError:
-        raise LtcError("making physics events needs Pythia 8: pip install pythia8mc (it builds from source, "
-                       "about an hour on two cores)") from None
+        raise LtcError("making physics events needs Pythia 8: pip install pythia8mc (it builds from source; "
+                       "scripts/build_pythia.py builds it faster)") from None
     pythia = pythia8mc.Pythia("", False)
     for line in SETTINGS + (f"Random:seed = {seed}",):
         if not pythia.readString(line):
