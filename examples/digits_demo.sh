@@ -11,12 +11,12 @@ trap 'rm -rf "$work"' EXIT
 
 for point in q1 q2 q3; do
     for randomness in sd none; do
-        $ltc encode examples/digit7.png -o "$work/$point.$randomness.ltc" --model "digits-e8-$point" \
+        $ltc encode examples/digit7.png -o "$work/$point.$randomness.ltc" --model "digits-bw16-$point" \
             --randomness "$randomness" 2>/dev/null
         $ltc decode "$work/$point.$randomness.ltc" -o "$work/$point.$randomness.png" 2>/dev/null
     done
 done
-echo "== header of the default stream (digits-e8-q1, shared dither, compact profile)"
+echo "== header of the default stream (digits-bw16-q2, shared dither, compact profile)"
 $ltc encode examples/digit7.png -o "$work/default.ltc" 2>/dev/null
 $ltc info "$work/default.ltc"
 .venv/bin/python - "$work" <<'PY'
@@ -36,7 +36,7 @@ for point in ("q1", "q2", "q3"):
         size = (work / f"{point}.{randomness}.ltc").stat().st_size
         decoded = np.asarray(Image.open(work / f"{point}.{randomness}.png"), dtype=np.float64)
         psnr = 10 * np.log10(255 ** 2 / np.mean((decoded - original) ** 2))
-        print(f"{'digits-e8-' + point:>16} {randomness:>10} {size:>6} {8 * size / 784:>10.3f} {psnr:>8.2f}")
+        print(f"{'digits-bw16-' + point:>16} {randomness:>10} {size:>6} {8 * size / 784:>10.3f} {psnr:>8.2f}")
         tiles.append(decoded)
 strip = np.concatenate([np.kron(t, np.ones((4, 4))) for t in tiles], axis=1)
 Image.fromarray(strip.clip(0, 255).astype(np.uint8)).save("digits_demo.png")

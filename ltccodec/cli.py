@@ -613,7 +613,7 @@ def encode(input_path: str, output: str, model: str | None, randomness: str | No
     model's source dimension.
 
     \b
-    Without --model, audio uses speech-z-q3 and a 28×28 grayscale image digits-e8-q1;
+    Without --model, audio uses speech-z-q3 and a 28×28 grayscale image digits-bw16-q2;
     --bitrate / --quality pick a rate point of its ladder. Arrays have no default: name
     a model, or the data source (--model physics for 16-feature physics events). A
     family name (a model name without its randomness, e.g. speech-z-q3 or

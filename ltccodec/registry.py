@@ -26,9 +26,9 @@ from ltccodec.randomness import Mode, Randomness
 
 MODELS_ENV = "LTC_MODELS"
 # The family used when no --model is given, per input kind (its ladder when --bitrate or --quality is given).
-DEFAULT_FAMILIES = {"audio": "speech-z-q3", "image": "digits-e8-q1", "array": None}
+DEFAULT_FAMILIES = {"audio": "speech-z-q3", "image": "digits-bw16-q2", "array": None}
 # --model SOURCE (a card's declared data source, e.g. `--model physics`): the ladder that codes it
-SOURCE_LADDERS = {"physics": "physics-e8", "digits": "digits-e8", "speech": "speech-z"}
+SOURCE_LADDERS = {"physics": "physics-e8", "digits": "digits-bw16", "speech": "speech-z"}
 
 
 @dataclass(frozen=True, eq=False)

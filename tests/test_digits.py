@@ -22,7 +22,10 @@ NONCE = bytes(16)
 # model: (mean whole-file bytes per digit, mean squared error of the pixels in [0, 1]) measured with `_code`
 BANDS = {"digits-e8-sd-q1": (16.15, 0.03907), "digits-e8-none-q1": (13.2, 0.03613), "digits-e8-sd-q2": (16.9, 0.02869),
          "digits-e8-nesting3-q2": (17.6, 0.02866), "digits-e8-pd-q2": (13.95, 0.02902),
-         "digits-e8-1bits-q3": (18.05, 0.02656)}
+         "digits-e8-1bits-q3": (18.05, 0.02656),
+         "digits-bw16-sd-q1": (16.9, 0.03245), "digits-bw16-sd-q2": (18.55, 0.02058),
+         "digits-bw16-none-q2": (15.3, 0.02190), "digits-bw16-pd-q3": (17.4, 0.01652),
+         "digits-bw16-nesting3-q2": (19.55, 0.02185), "digits-bw16-1bits-q1": (17.9, 0.03026)}
 
 
 def _code(name: str) -> tuple[float, float]:
@@ -52,7 +55,7 @@ def test_one_digit_is_a_tiny_file_in_two_processes(tmp_path):
     done = subprocess.run([LTC, "encode", str(EXAMPLE), "-o", str(tmp_path / "d.ltc")], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "digits-e8-sd-q1" in done.stderr
+    assert "digits-bw16-sd-q2" in done.stderr  # the default: ≥ 90 % classifier agreement at ≤ 19 bytes
     assert (tmp_path / "d.ltc").stat().st_size <= 19  # ≤ 0.2 bits per pixel, whole file
     done = subprocess.run([LTC, "decode", str(tmp_path / "d.ltc"), "-o", str(tmp_path / "d.png")], capture_output=True,
                           text=True, timeout=120)
