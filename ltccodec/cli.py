@@ -374,8 +374,12 @@ def bench() -> None:
 @click.argument("names", nargs=-1)
 @click.option("--vectors", type=click.IntRange(1), default=20_000, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-def bench_codec_command(names: tuple[str, ...], vectors: int, as_json: bool) -> None:
-    """Coded bits vs the model's estimate and R(D,P); encode/decode speed on one core.
+@click.option("--peers/--no-peers", default=True, show_default=True,
+              help="Also code the same vectors at each model's MSE with USQ (+ ideal entropy coder, + zstd), SZ3 "
+                   "and ZFP (installed ones; pip install \"ltccodec[bench]\"), and time whole processes.")
+def bench_codec_command(names: tuple[str, ...], vectors: int, as_json: bool, peers: bool) -> None:
+    """Coded bits vs the model's estimate and R(D,P); encode/decode speed on one core;
+    the peers at the same MSE; `ltc encode` / `ltc decode` of a 32 KiB file, whole process.
 
     NAMES are installed models (default: every model whose name contains "gaussian").
     """
@@ -389,7 +393,19 @@ def bench_codec_command(names: tuple[str, ...], vectors: int, as_json: bool) -> 
     if not chosen:
         raise UsageError("no models to benchmark (see `ltc models`)")
     rows = bench_codec(chosen, vectors, progress=_progress)
-    click.echo(json.dumps([dataclasses.asdict(r) for r in rows], indent=2) if as_json else format_table(rows))
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(r) for r in rows], indent=2))
+        return
+    click.echo(format_table(rows))
+    if peers:
+        from ltccodec.bench.codec import compare, format_comparison, whole_process
+
+        for row in rows:
+            click.echo("")
+            click.echo(format_comparison(row, compare(row, _progress)))
+        encode_s, decode_s = whole_process(rows[0].model)
+        click.echo(f"\nwhole process, a 32 KiB array with {rows[0].model} (median of 5): "
+                   f"ltc encode {encode_s:.3f} s, ltc decode {decode_s:.3f} s")
 
 
 @bench.command("speech")

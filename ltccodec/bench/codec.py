@@ -1,5 +1,6 @@
 """Codec benchmark: coded bits next to the model's own estimate and the Gaussian bound, encode/decode speed
-on one core, and the entropy coder's share of encoding time."""
+on one core, and the entropy coder's share of encoding time; next to it (`compare`), the array compressors a user
+would otherwise pick at the same MSE (`bench.peers`) and the whole-process time of coding a small file."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from ltccodec import codec, entropy, modelfile, registry, theory
+from ltccodec.bench import peers
 from ltccodec.keyed import DEFAULT_KEY
 from ltccodec.randomness import Mode, Randomness
 from ltccodec.sources import source_by_name
@@ -34,6 +36,7 @@ class CodecFigures:
     encode_vps: float
     decode_vps: float
     entropy_share: float  # entropy coding time / whole encode time
+    sw2: float = 0.0  # sliced W2² of decoded vs input (bench.peers.sliced_w2)
 
 
 def bench_codec(names: Sequence[str], vectors: int = 20_000,
@@ -65,7 +68,8 @@ def bench_codec(names: Sequence[str], vectors: int = 20_000,
             rows.append(CodecFigures(name, card.lattice, str(rand), vectors, 8 * len(data) / values, payload / values,
                                      table / values,
                                      estimate / values, bound, bound_name, mse, vectors / encode_seconds,
-                                     vectors / decode_seconds, coder_seconds / encode_seconds))
+                                     vectors / decode_seconds, coder_seconds / encode_seconds,
+                                     peers.sliced_w2(x, np.asarray(y, dtype=np.float64))))
     return rows
 
 
@@ -104,3 +108,50 @@ def format_table(rows: list[CodecFigures]) -> str:
                      f"{over:8.2f}% {r.bound:6.3f} {r.coded_bits - r.bound:+6.3f} "
                      f"{r.mse:7.4f} {r.encode_vps:10,.0f} {r.decode_vps:10,.0f} {100 * r.entropy_share:6.1f}%")
     return "\n".join(lines)
+
+
+def compare(row: CodecFigures, progress: Callable[[str], None] = lambda _: None) -> list[peers.PeerFigures]:
+    """The peers at ``row``'s MSE, on the same test vectors."""
+    card = registry.by_name(row.model).card
+    x = source_by_name(card.source).test_set(row.vectors)
+    with threadpool_limits(limits=1):
+        return peers.run(np.asarray(x, dtype=np.float32), row.mse, progress)
+
+
+def whole_process(model: str, kib: int = 32, repeats: int = 5) -> tuple[float, float]:
+    """Median seconds of `ltc encode` and `ltc decode` of a ``kib`` KiB float32 array, each a new process."""
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    card = registry.by_name(model).card
+    ltc = str(Path(sys.executable).parent / "ltc")
+    x = source_by_name(card.source).test_set(kib * 1024 // (4 * card.source_dim))
+    timings: dict[str, list[float]] = {"encode": [], "decode": []}
+    with tempfile.TemporaryDirectory() as work:
+        np.save(Path(work) / "x.npy", np.asarray(x, dtype=np.float32))
+        commands = {"encode": [ltc, "encode", "x.npy", "-o", "x.ltc", "--model", model, "--force"],
+                    "decode": [ltc, "decode", "x.ltc", "-o", "y.npy", "--force"]}
+        for _ in range(repeats):
+            for verb, command in commands.items():
+                start = time.perf_counter()
+                subprocess.run(command, cwd=work, check=True, capture_output=True)
+                timings[verb].append(time.perf_counter() - start)
+    return float(np.median(timings["encode"])), float(np.median(timings["decode"]))
+
+
+def format_comparison(row: CodecFigures, found: list[peers.PeerFigures]) -> str:
+    lines = [f"{'at MSE ' + format(row.mse, '.4f'):<28} {'setting':<24} {'bits/value':>10} {'MSE':>7} "
+             f"{'SW2²':>8} {'enc Mval/s':>10} {'dec Mval/s':>10}",
+             f"{'ltc ' + row.model:<28} {row.randomness:<24} {row.coded_bits:10.4f} {row.mse:7.4f} {row.sw2:8.5f} "
+             f"{row.encode_vps * _dim(row) / 1e6:10.2f} "
+             f"{row.decode_vps * _dim(row) / 1e6:10.2f}"]
+    for p in found:
+        lines.append(f"{p.peer:<28} {p.setting:<24} {p.bits:10.4f} {p.mse:7.4f} {p.sw2:8.5f} "
+                     f"{p.encode_vps / 1e6:10.2f} {p.decode_vps / 1e6:10.2f}")
+    return "\n".join(lines)
+
+
+def _dim(row: CodecFigures) -> int:
+    return registry.by_name(row.model).card.source_dim
