@@ -24,7 +24,7 @@ test:
 	  if [ $$status -eq 5 ]; then echo "make test: pytest ran no tests (exit code 5)" >&2; fi; exit $$status
 
 bench:
-	bash scripts/setup.sh
+	bash scripts/setup.sh test,bench
 	.venv/bin/ltc lattices
 	.venv/bin/ltc bench codec
 
