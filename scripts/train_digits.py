@@ -22,27 +22,20 @@ LATTICES = {"E8": ("e8", ["sd", "none", "pd", "1bits", "nesting3"]), "Z1": ("z",
             "D4": ("d4", ["sd", "none"])}
 # Latent 16 with Barnes-Wall: a latent of 8 saturates at ~39 bits per digit (docs/results.md), too few for digits a
 # classifier still reads; these points span 40-60 bits, the payload a 19-byte compact file leaves.
-WIDE = {"lattice": "BW16", "latent": 16, "token": "bw16", "modes": ["sd", "none", "pd", "1bits", "nesting3"],
-        "lambda_mse": {"q1": 2.0, "q2": 5.0, "q3": 15.0}}
+WIDE = {"BW16": ("bw16", ["sd", "none", "pd", "1bits", "nesting3"])}
+WIDE_LAMBDA_MSE = {"q1": 2.0, "q2": 5.0, "q3": 15.0}
 
 
 def plan() -> list[tuple[str, dict]]:
-    runs = []
-    for point, weight in WIDE["lambda_mse"].items():  # the default image family first
-        for mode in WIDE["modes"]:
-            runs.append((f"digits-{WIDE['token']}-{mode}-{point}",
-                         dict(BASE, latent=WIDE["latent"], lattice=WIDE["lattice"], randomness=mode,
-                              lambda_mse=weight)))
-    for lattice, (token, modes) in LATTICES.items():  # E8 first: the default family
-        for point, weight in LAMBDA_MSE.items():
-            for mode in modes:
-                runs.append((f"digits-{token}-{mode}-{point}",
-                             dict(BASE, lattice=lattice, randomness=mode, lambda_mse=weight)))
-    return runs
+    from trainplan import grid
 
+    # the default image family first, then E8 (the seed's latent of 8), Z8, D4²
+    return grid("digits", dict(BASE, latent=16), WIDE, WIDE_LAMBDA_MSE) + grid("digits", BASE, LATTICES, LAMBDA_MSE)
+
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from trainplan import main
 
     main("digits", plan, __doc__.splitlines()[0])

@@ -23,17 +23,14 @@ LATTICES = {"E8": ("e8", ["sd", "none", "pd", "1bits", "nesting3"]), "Z1": ("z",
 
 
 def plan() -> list[tuple[str, dict]]:
-    runs = []
-    for lattice, (token, modes) in LATTICES.items():  # E8 first: the shipped family
-        for point, weight in LAMBDA_MSE.items():
-            for mode in modes:
-                runs.append((f"physics-{token}-{mode}-{point}",
-                             dict(BASE, lattice=lattice, randomness=mode, lambda_mse=weight)))
-    return runs
+    from trainplan import grid
 
+    return grid("physics", BASE, LATTICES, LAMBDA_MSE)  # E8 first: the shipped family
+
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from trainplan import main
 
     main("physics", plan, __doc__.splitlines()[0])

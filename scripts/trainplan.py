@@ -17,6 +17,14 @@ ROOT = Path(__file__).resolve().parent.parent
 Plan = Callable[[], list[tuple[str, dict]]]
 
 
+def grid(family: str, base: dict, lattices: dict[str, tuple[str, list[str]]],
+         points: dict[str, float]) -> list[tuple[str, dict]]:
+    """``FAMILY-TOKEN-MODE-POINT`` runs: every lattice (its name token and randomness modes), rate point (its λ1) and
+    mode, lattice by lattice, each point's modes together."""
+    return [(f"{family}-{token}-{mode}-{point}", dict(base, lattice=lattice, randomness=mode, lambda_mse=weight))
+            for lattice, (token, modes) in lattices.items() for point, weight in points.items() for mode in modes]
+
+
 def run_one(family: str, name: str, config: dict, out: Path) -> str:
     if (out / f"{name}.json").exists():
         return f"{name}: done before"
