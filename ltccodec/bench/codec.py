@@ -148,8 +148,9 @@ def format_comparison(row: CodecFigures, found: list[peers.PeerFigures]) -> str:
              f"{row.encode_vps * _dim(row) / 1e6:10.2f} "
              f"{row.decode_vps * _dim(row) / 1e6:10.2f}"]
     for p in found:
-        lines.append(f"{p.peer:<28} {p.setting:<24} {p.bits:10.4f} {p.mse:7.4f} {p.sw2:8.5f} "
-                     f"{p.encode_vps / 1e6:10.2f} {p.decode_vps / 1e6:10.2f}")
+        speed = "(a bound, no coder)".rjust(21) if np.isnan(p.encode_vps) else \
+            f"{p.encode_vps / 1e6:10.2f} {p.decode_vps / 1e6:10.2f}"
+        lines.append(f"{p.peer:<28} {p.setting:<24} {p.bits:10.4f} {p.mse:7.4f} {p.sw2:8.5f} {speed}")
     return "\n".join(lines)
 
 
