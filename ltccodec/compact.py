@@ -218,5 +218,6 @@ def parse(data: bytes, find: Callable[[int], ModelFacts], coder: tuple[int, tupl
     frame = Frame(len(payload), zlib.crc32(payload), seal)
     coder_id, coder_version = coder
     header = Header(facts.name, facts.sha256, mode, nesting, nonce, b"", coder_id, coder_version, kind, dtype, shape,
-                    facts.source_dim, facts.latent_dim, vectors, vectors, (frame,), None, 2, image, prefix_crc)
+                    facts.source_dim, facts.latent_dim, vectors, vectors, (frame,), None, 2, image, prefix_crc,
+                    (version, len(body)))
     return header, payload

@@ -116,6 +116,7 @@ class Header:
     version: int = VERSION
     image: ImageInfo | None = None  # kind image only
     seal_prefix: int | None = None  # compact profile: CRC-32 state after its head and payload (see `compact`)
+    stored: tuple[int, int] | None = None  # compact profile: (profile version, payload bytes as stored in the file)
 
     @property
     def payload_bytes(self) -> int:

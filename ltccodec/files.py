@@ -310,11 +310,11 @@ def describe(header: Header, file_bytes: int) -> dict[str, object]:
     fields = dataclasses.asdict(header)
     fields.update(model_sha256=header.model_sha256.hex(), nonce=header.nonce.hex(), key_check=header.key_check.hex(),
                   mode=header.mode.name.lower(), kind=header.kind.name.lower(), file_bytes=file_bytes,
-                  payload_bytes=header.payload_bytes,
+                  payload_bytes=header.payload_bytes if header.stored is None else header.stored[1],
                   bits_per_value=8 * file_bytes / (header.vectors * header.source_dim))
     fields["frames"] = [dataclasses.asdict(f) for f in header.frames]
-    fields["profile"] = "full" if header.seal_prefix is None else "compact"
-    del fields["seal_prefix"]
+    fields["profile"] = "full" if header.stored is None else f"compact v{header.stored[0]}"
+    del fields["seal_prefix"], fields["stored"]
     if header.image is not None:
         fields["image"] = {**dataclasses.asdict(header.image),
                            "file_format": _enum_name(media.ImageFormat, header.image.file_format),

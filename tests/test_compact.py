@@ -140,3 +140,14 @@ def test_one_image_is_compact_by_default(tmp_path):
     full = io.BytesIO()
     codec.encode_images(image, full, loaded, "sd", nonce=NONCE, compact=False)
     assert full.getvalue()[:4] == b"LTC\x1a" and len(full.getvalue()) > 150
+
+
+def test_info_reports_the_profile_and_the_payload_as_stored():
+    from ltccodec import files
+
+    data = _compact(np.ones((1, 8), np.float32), "gaussian8-e8-sd-l2", "sd")
+    header = codec.read_info(io.BytesIO(data))
+    fields = files.describe(header, len(data))
+    # magic 2, flags 1, model id 2, nonce 3 (one item: no sizes), seal 4: the rest is payload
+    assert fields["profile"] == "compact v2" and fields["payload_bytes"] == len(data) - 12
+    assert header.payload_bytes % 4 == 0 and header.payload_bytes >= fields["payload_bytes"]  # zero-padded words
