@@ -101,7 +101,7 @@ def shortest_end(payload: bytes, decodes_same: Callable[[bytes], bool]) -> bytes
     words ``decodes_same`` accepts (it decodes them and compares with the coded symbols). Any number inside the
     range coder's final interval decodes alike, and both candidates of a length lie between the true end and those
     of a shorter length, so the search stops at the first length that fails."""
-    big = _swap_words(payload)
+    big = _swap_words(payload) or bytes(4)  # a coder with nothing to say wrote no word: one zero word stands for it
     best = big
     for length in range(len(big) - 1, max(0, len(big) - END_SEARCH) - 1, -1):
         if length == 0:

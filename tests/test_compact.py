@@ -151,3 +151,18 @@ def test_info_reports_the_profile_and_the_payload_as_stored():
     # magic 2, flags 1, model id 2, nonce 3 (one item: no sizes), seal 4: the rest is payload
     assert fields["profile"] == "compact v2" and fields["payload_bytes"] == len(data) - 12
     assert header.payload_bytes % 4 == 0 and header.payload_bytes >= fields["payload_bytes"]  # zero-padded words
+
+
+@pytest.mark.parametrize("low, expected", [("123456789a000000", "123456789a"),  # the prefix itself
+                                           ("123456789abd0000", "123456789b")])  # the prefix plus one
+def test_the_shortest_end_is_the_shortest_number_inside_the_final_interval(low, expected):
+    # a range decoder decodes the coded symbols from any number in the coder's final interval [low, high)
+    high = int("12345678a0000000", 16)
+
+    def decodes_same(words: bytes) -> bool:
+        return int(low, 16) <= int.from_bytes(compact._swap_words(words), "big") < high
+
+    payload = compact._swap_words(bytes.fromhex("123456789abcdef0"))  # little-endian words, as the coder gives
+    body = compact.shortest_end(payload, decodes_same)
+    assert body.hex() == expected and decodes_same(compact.payload_words(body))
+    assert compact.shortest_end(b"", lambda words: True) == b"\0"  # no word at all: one zero byte
