@@ -154,9 +154,10 @@ def test_info_reports_the_profile_and_the_payload_as_stored():
 
 
 @pytest.mark.parametrize("low, expected", [("123456789a000000", "123456789a"),  # the prefix itself
-                                           ("123456789abd0000", "123456789b")])  # the prefix plus one
+                                           ("123456789abc0000", "123456789b")])  # the prefix plus one
 def test_the_shortest_end_is_the_shortest_number_inside_the_final_interval(low, expected):
-    # a range decoder decodes the coded symbols from any number in the coder's final interval [low, high)
+    # a range decoder decodes the coded symbols from any number in the final interval [low, high), which holds the
+    # number the coder wrote (0x123456789abcdef0)
     high = int("12345678a0000000", 16)
 
     def decodes_same(words: bytes) -> bool:
