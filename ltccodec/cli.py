@@ -462,11 +462,25 @@ def bench_batch_command(files: int, dask: bool, work: str | None) -> None:
     click.echo(bench_batch.format_table(rows, extra))
 
 
+def _source_models(source: str, kind: str) -> Callable[[Callable], Callable]:
+    """--model and --randomness of a benchmark over one data source's models."""
+    def decorate(command: Callable) -> Callable:
+        command = click.option("--randomness", "-r", "randomness", multiple=True, metavar="R",
+                               help="Randomness for our models (repeatable) [default: each model's own].")(command)
+        return click.option("--model", "models", multiple=True, metavar="M",
+                            help=f"Our {kind} model (repeatable) [default: every installed {source} model].")(command)
+    return decorate
+
+
+def _installed(source: str, models: tuple[str, ...]) -> list[str]:
+    """``models``, or every installed model of ``source``."""
+    from ltccodec import registry
+
+    return list(models) or sorted(c.name for c in registry.list_models() if c.source == source)
+
+
 @bench.command("digits")
-@click.option("--model", "models", multiple=True, metavar="M", help="Our image model (repeatable) [default: every "
-              "installed digits model].")
-@click.option("--randomness", "-r", "randomness", multiple=True, metavar="R",
-              help="Randomness for our models (repeatable) [default: each model's own].")
+@_source_models("digits", "image")
 @click.option("--count", type=click.IntRange(10, 1000), default=1000, show_default=True, help="Test digits.")
 @click.option("--peers/--no-peers", default=True, show_default=True, help="Run JPEG and WebP (pillow).")
 def bench_digits_command(models: tuple[str, ...], randomness: tuple[str, ...], count: int, peers: bool) -> None:
@@ -478,19 +492,15 @@ def bench_digits_command(models: tuple[str, ...], randomness: tuple[str, ...], c
     Example:
       ltc bench digits --model digits-e8-sd-q1 --count 200
     """
-    from ltccodec import registry
     from ltccodec.bench import digits as bench_digits
 
-    chosen = list(models) or sorted(c.name for c in registry.list_models() if c.source == "digits")
+    chosen = _installed("digits", models)
     rows, accuracy = bench_digits.run(chosen, list(randomness) or [None], count, peers, progress=_progress)
     click.echo(bench_digits.format_table(rows, accuracy))
 
 
 @bench.command("physics")
-@click.option("--model", "models", multiple=True, metavar="M", help="Our physics model (repeatable) [default: every "
-              "installed physics model].")
-@click.option("--randomness", "-r", "randomness", multiple=True, metavar="R",
-              help="Randomness for our models (repeatable) [default: each model's own].")
+@_source_models("physics", "physics")
 @click.option("--count", type=click.IntRange(100), default=2000, show_default=True, help="Test events.")
 @click.option("--peers/--no-peers", default=True, show_default=True,
               help="Uniform scalar quantization + ideal entropy coding at each row's rate.")
@@ -507,10 +517,9 @@ def bench_physics_command(models: tuple[str, ...], randomness: tuple[str, ...], 
     """
     from pathlib import Path
 
-    from ltccodec import registry
     from ltccodec.bench import physics as bench_physics
 
-    chosen = list(models) or sorted(c.name for c in registry.list_models() if c.source == "physics")
+    chosen = _installed("physics", models)
     if not chosen:
         raise UsageError("no physics model is installed; give one with --model")
     results, real, scaling = bench_physics.run(chosen, list(randomness) or [None], count, peers, progress=_progress)

@@ -59,11 +59,9 @@ def _matched(x: np.ndarray, target: float, coder: Coder, low: float, high: float
     return below[1] if below is not None else best
 
 
-def _usq(step: float) -> Coder:
-    def coder(x: np.ndarray, knob: float) -> tuple[bytes, Callable[[], np.ndarray]]:
-        q = np.rint(x / knob).astype(np.int32)
-        return q.tobytes(), lambda: q.astype(np.float64) * knob
-    return coder
+def _usq(x: np.ndarray, step: float) -> tuple[bytes, Callable[[], np.ndarray]]:
+    q = np.rint(x / step).astype(np.int32)
+    return q.tobytes(), lambda: q.astype(np.float64) * step
 
 
 def _entropy_bits(indices: np.ndarray) -> float:
@@ -82,7 +80,7 @@ def _timed(run: Callable[[], object], values: int) -> float:
 
 
 def usq_ideal(x: np.ndarray, target: float) -> PeerFigures:
-    step, _, y = _matched(x, target, _usq(1.0), 1e-4, 16.0)
+    step, _, y = _matched(x, target, _usq, 1e-4, 16.0)
     indices = np.rint(x / step).astype(np.int32)
     return PeerFigures("USQ + ideal entropy coder", f"step {step:.4g}", _entropy_bits(indices) / x.size,
                        float(np.mean((x - y) ** 2)), sliced_w2(x, y), float("nan"), float("nan"))
@@ -91,7 +89,7 @@ def usq_ideal(x: np.ndarray, target: float) -> PeerFigures:
 def usq_zstd(x: np.ndarray, target: float) -> PeerFigures:
     import zstandard
 
-    step, _, y = _matched(x, target, _usq(1.0), 1e-4, 16.0)
+    step, _, y = _matched(x, target, _usq, 1e-4, 16.0)
     indices = np.rint(x / step).astype(np.int32)
     narrow = indices.astype(np.int16) if np.abs(indices).max(initial=0) < 1 << 15 else indices
     compressor, decompressor = zstandard.ZstdCompressor(level=19), zstandard.ZstdDecompressor()
