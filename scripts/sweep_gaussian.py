@@ -5,6 +5,11 @@ Usage (from the repository root, after `make demo` or `scripts/setup.sh`):
     .venv/bin/python scripts/sweep_gaussian.py --dim 8 --lattices Z1,E8 \\
         --modes none,pd,1bits,nesting3,sd --lambdas 0.5,1,2,4,8 --out runs/gaussian8 --jobs 2
 
+With ``--distortions D1,D2,...`` the grid is the SD construction of ../shared/DESIGN.md §1 as a fixed step instead
+of λ1: the analysis stays the identity at the scale that gives the unit-volume lattice the second moment η²(D) of
+the target MSE D (`theory.sd_construction`), and only the synthesis and the prior are trained (models named
+``...-dD``; the generated settings are written next to each model as OUT/configs/NAME.json).
+
 Finished models are skipped, and an interrupted model resumes from its checkpoint, so the same command can
 be run again after an interrupt. Each job runs with one thread (2 jobs on 2 cores). Writes
 OUT/models/*.{json,safetensors}, and OUT/eval.{csv,json,png} with the gap table on stdout.
@@ -14,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
+import math
 import os
 import subprocess
 import sys
@@ -23,8 +30,19 @@ from pathlib import Path
 LTC = str(Path(sys.executable).parent / "ltc")
 
 
-def model_name(dim: int, lattice: str, mode: str, lam: str) -> str:
-    return f"gaussian{dim}-{lattice.lower()}-{mode}-l{lam}"
+def model_name(dim: int, lattice: str, mode: str, lam: str, prefix: str = "l") -> str:
+    return f"gaussian{dim}-{lattice.lower()}-{mode}-{prefix}{lam}"
+
+
+def fixed_step_scale(lattice: str, distortion: float) -> float:
+    """The analysis scale of the SD construction at MSE ``distortion`` (σ² = 1, P = 0) for the unit-volume
+    ``lattice``: η² = NSM / scale², so scale = sqrt(NSM / η²)."""
+    from ltccodec import theory
+    from ltccodec.lattice import by_name
+
+    nsm = by_name(lattice).nsm
+    assert nsm is not None
+    return math.sqrt(nsm / float(theory.sd_construction(distortion, 0.0).lattice_second_moment))
 
 
 def main() -> int:
@@ -33,6 +51,8 @@ def main() -> int:
     parser.add_argument("--lattices", required=True)
     parser.add_argument("--modes", default="none,pd,1bits,nesting3,sd")
     parser.add_argument("--lambdas", default="0.5,1,2,4,8")
+    parser.add_argument("--distortions", default="",
+                        help="Fixed-step SD-construction models at these MSEs instead of the λ1 grid")
     parser.add_argument("--lambda-perception", default="100")
     parser.add_argument("--epochs", default="10")
     parser.add_argument("--steps-per-epoch", default="300")
@@ -43,14 +63,22 @@ def main() -> int:
     args = parser.parse_args()
 
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    grid = list(itertools.product(args.lattices.split(","), args.modes.split(","), args.lambdas.split(",")))
+    points = args.distortions.split(",") if args.distortions else args.lambdas.split(",")
+    grid = list(itertools.product(args.lattices.split(","), args.modes.split(","), points))
 
     def run(item: tuple[str, str, str]) -> str:
-        lattice, mode, lam = item
-        name = model_name(args.dim, lattice, mode, lam)
+        lattice, mode, point = item
+        name = model_name(args.dim, lattice, mode, point, "d" if args.distortions else "l")
         if (args.out / "models" / f"{name}.json").exists():
             return f"{name}: exists"
-        cmd = [LTC, "train", "--source", f"gaussian:{args.dim}", "--lattice", lattice, "--randomness", mode,
+        extra, lam = [], point
+        if args.distortions:
+            config = args.out / "configs" / f"{name}.json"
+            config.parent.mkdir(parents=True, exist_ok=True)
+            config.write_text(json.dumps({"transform": "linear", "train_analysis": False,
+                                          "init_scale": round(fixed_step_scale(lattice, float(point)), 6)}) + "\n")
+            extra, lam = ["--config", str(config)], "1"
+        cmd = [LTC, "train", *extra, "--source", f"gaussian:{args.dim}", "--lattice", lattice, "--randomness", mode,
                "--lambda-mse", lam, "--lambda-perception", args.lambda_perception, "--epochs", args.epochs,
                "--steps-per-epoch", args.steps_per_epoch, "--batch-size", args.batch_size, "--name", name,
                "--out-dir", str(args.out / "models"), "--run-dir", str(args.out / "runs" / name), "--quiet"]
