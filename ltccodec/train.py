@@ -47,6 +47,7 @@ class TrainConfig:
     test_size: int = 20_000
     seed: int = 0
     init_scale: float = 0.0  # > 0: start linear transforms at scale·I / I/scale (square latent only)
+    init_gain: float = 1.0  # with init_scale: the synthesis starts at gain·I/scale (the SD construction's gain)
     train_analysis: bool = True  # False: keep the analysis transform at its initial value (a fixed step size)
     centroid: bool = False  # decode to the prior's mean over each cell (see prior.box_centroids)
     perception: str = "sw2"  # the λ2 term: "sw2" (sliced W2², vectors) or "critic" (WGAN-GP critic, 28×28 images)
@@ -97,7 +98,7 @@ def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str
         torch.manual_seed(config.seed)
         model = LTCModel(config.model_config())
         if config.init_scale > 0:
-            _scaled_identity(model, config.init_scale)
+            _scaled_identity(model, config.init_scale, config.init_gain)
     if not config.train_analysis:
         model.analysis.requires_grad_(False)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate)
@@ -163,20 +164,21 @@ def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str
     return modelfile.save(model, card, out)
 
 
-def _scaled_identity(model: LTCModel, scale: float) -> None:
-    """Start from the plain transform coder: analysis ``scale·x``, synthesis ``y/scale`` (uniform quantization
-    of each source coordinate with step ``1/scale``), which training then refines."""
+def _scaled_identity(model: LTCModel, scale: float, gain: float = 1.0) -> None:
+    """Start from the plain transform coder: analysis ``scale·x``, synthesis ``gain·y/scale`` (uniform quantization
+    of each source coordinate with step ``1/scale``; ``gain`` < 1 shrinks the output as the SD construction does
+    when the cells are large), which training then refines."""
     t = model.config.transform
     if t.kind is TransformKind.DIAGONAL:
         with torch.no_grad():
             model.analysis.log_scale.fill_(math.log(scale))
-            model.synthesis.log_scale.fill_(-math.log(scale))
+            model.synthesis.log_scale.fill_(math.log(gain / scale))
         return
     if t.kind is not TransformKind.LINEAR or t.n != t.latent:
         raise UsageError("init_scale needs a linear or diagonal transform with latent = source dimension")
     with torch.no_grad():
         model.analysis.weight.copy_(torch.eye(t.n) * scale)
-        model.synthesis.weight.copy_(torch.eye(t.n) / scale)
+        model.synthesis.weight.copy_(torch.eye(t.n) * (gain / scale))
         model.analysis.bias.zero_()
         model.synthesis.bias.zero_()
 

@@ -34,15 +34,16 @@ def model_name(dim: int, lattice: str, mode: str, lam: str, prefix: str = "l") -
     return f"gaussian{dim}-{lattice.lower()}-{mode}-{prefix}{lam}"
 
 
-def fixed_step_scale(lattice: str, distortion: float) -> float:
-    """The analysis scale of the SD construction at MSE ``distortion`` (σ² = 1, P = 0) for the unit-volume
-    ``lattice``: η² = NSM / scale², so scale = sqrt(NSM / η²)."""
+def fixed_step(lattice: str, distortion: float) -> tuple[float, float]:
+    """(analysis scale, synthesis gain) of the SD construction at MSE ``distortion`` (σ² = 1, P = 0) for the
+    unit-volume ``lattice``: η² = NSM / scale², so scale = sqrt(NSM / η²); gain = 1 / sqrt(1 + η²)."""
     from ltccodec import theory
     from ltccodec.lattice import by_name
 
     nsm = by_name(lattice).nsm
     assert nsm is not None
-    return math.sqrt(nsm / float(theory.sd_construction(distortion, 0.0).lattice_second_moment))
+    construction = theory.sd_construction(distortion, 0.0)
+    return (math.sqrt(nsm / float(construction.lattice_second_moment)), float(construction.synthesis_gain))
 
 
 def main() -> int:
@@ -75,8 +76,9 @@ def main() -> int:
         if args.distortions:
             config = args.out / "configs" / f"{name}.json"
             config.parent.mkdir(parents=True, exist_ok=True)
-            config.write_text(json.dumps({"transform": "linear", "train_analysis": False,
-                                          "init_scale": round(fixed_step_scale(lattice, float(point)), 6)}) + "\n")
+            scale, gain = fixed_step(lattice, float(point))
+            config.write_text(json.dumps({"transform": "linear", "train_analysis": False, "init_scale": round(scale, 6),
+                                          "init_gain": round(gain, 6)}) + "\n")
             extra, lam = ["--config", str(config)], "1"
         cmd = [LTC, "train", *extra, "--source", f"gaussian:{args.dim}", "--lattice", lattice, "--randomness", mode,
                "--lambda-mse", lam, "--lambda-perception", args.lambda_perception, "--epochs", args.epochs,
