@@ -445,6 +445,39 @@ def bench_speech_command(files: int | None, models: tuple[str, ...], randomness:
         click.echo(speech.format_speed(speech.run_speed(pairs, progress=_progress)))
 
 
+@bench.command("cells")
+@click.argument("models", nargs=-1, required=True)
+@click.option("--vectors", type=click.IntRange(16), default=2_000, show_default=True, help="Test vectors per model.")
+@click.option("--samples", type=click.IntRange(8), default=8_192, show_default=True,
+              help="Samples per cell (half uniform over it, half from the latent density; a power of two).")
+@click.option("--json", "as_json", is_flag=True)
+def bench_cells_command(models: tuple[str, ...], vectors: int, samples: int, as_json: bool) -> None:
+    """Where the bits go at low rate, for Gaussian models with a linear analysis: the coder's box code
+    length next to the ideal one (the true probability of each coded Voronoi cell, by importance sampling)
+    and the bound; pmf = coded − ideal, lattice = ideal − bound.
+
+    \b
+    MODELS are installed model names or model files.
+    Example:
+      ltc bench cells gaussian8-e8-sd-l2 runs/lowrate2/g8/models/gaussian8-e8-sd-d1.3.json
+    """
+    import dataclasses
+    import json
+    from pathlib import Path
+
+    from ltccodec import registry
+    from ltccodec.bench.cells import bench_cells, format_cells
+
+    if samples & (samples - 1):
+        raise UsageError("--samples must be a power of two (Sobol points)")
+    paths = [Path(m) if registry.is_path(m) else registry.find(m) for m in models]
+    rows = bench_cells(paths, vectors, samples, progress=_progress)
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(r) for r in rows], indent=2))
+        return
+    click.echo(format_cells(rows))
+
+
 @bench.command("batch")
 @click.option("--files", type=click.IntRange(10), default=2000, show_default=True, help="One-second clips to code.")
 @click.option("--dask/--no-dask", default=True, show_default=True, help="Also run on a local Dask cluster.")
