@@ -25,7 +25,7 @@ from ltccodec import compact as compact_format
 from ltccodec import container, entropy, framing, keyed
 from ltccodec.container import AudioInfo, Header, ImageInfo, Kind, ModeCode
 from ltccodec.errors import LtcError, UsageError
-from ltccodec.lattice import coset_coords
+from ltccodec.lattice import coset_dither
 from ltccodec.media import Audio, FileFormat, Image, ImageFormat, SampleFormat, fit_length, resample
 from ltccodec.randomness import Mode, Randomness
 from ltccodec.registry import LoadedModel, by_name, by_path, is_path
@@ -54,8 +54,7 @@ def frame_dither(loaded: LoadedModel, randomness: Randomness, key: keyed.Key, no
         return None, None
     lattice = loaded.model.lattice
     digits = keyed.dither_digits(key, nonce, frame, count, lattice.dim, a)
-    coords = coset_coords(lattice, digits, a)
-    return coords, lattice.from_coords(coords) / a
+    return coset_dither(lattice, digits, a)
 
 
 ModelArg = str | Path | LoadedModel

@@ -9,6 +9,7 @@ decides a coded probability: `prior.freeze_tables` makes these once, when a mode
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -33,7 +34,13 @@ class CodingTables:
 
     def probabilities(self, j: int, buckets: np.ndarray) -> np.ndarray:
         """float64 ``[N, size[j]]`` exact dyadic probabilities of coordinate ``j`` in the given buckets."""
-        return self.counts[j, buckets, : self.size[j]].astype(np.float64) / float(1 << self.precision)
+        return np.take(self._dyadic[j], buckets, axis=0)
+
+    @cached_property
+    def _dyadic(self) -> list[np.ndarray]:
+        """Per coordinate, float64 ``[Q, size[j]]`` = counts / 2^precision (exact), made once per model."""
+        return [np.ascontiguousarray(self.counts[j, :, : self.size[j]], dtype=np.float64) / float(1 << self.precision)
+                for j in range(self.latent)]
 
     def validate(self) -> None:
         """Raise ValueError unless the tables are well formed (every symbol codable, rows normalized)."""

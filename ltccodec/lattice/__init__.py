@@ -7,6 +7,7 @@ are accepted by `Lattice.nearest`. Nothing here imports model code.
 from .base import Block, Lattice, product
 from .dither import (
     coset_coords,
+    coset_dither,
     digits_to_index,
     index_to_digits,
     qsd_dither,
@@ -24,6 +25,7 @@ __all__ = [
     "by_name",
     "covering",
     "coset_coords",
+    "coset_dither",
     "digits_to_index",
     "index_to_digits",
     "measure_nsm",

@@ -31,14 +31,16 @@ def round_with_parity(z: np.ndarray, parity: np.ndarray | int) -> np.ndarray:
     """Closest integer vector whose coordinate sum has the given parity (Conway & Sloane 1982, D_n rule).
 
     ``z`` float64 ``[B, n]``; ``parity`` 0/1 scalar or ``[B]``. Round every coordinate; if the sum has
-    the wrong parity, move the coordinate with the largest rounding error one step the other way.
+    the wrong parity, move the coordinate with the largest rounding error one step the other way. (The sum of
+    the rounded integers is exact in any order, so it may go through a matrix product; only the rows with the
+    wrong parity are searched.)
     """
     f = np.rint(z)
-    wrong = (sum_last(f) - parity) % 2 != 0
-    residual = z - f
-    worst = np.argmax(np.abs(residual), axis=-1)
-    rows = np.arange(len(z))
-    f[rows, worst] += np.where(wrong, away_sign(residual[rows, worst]), 0.0)
+    wrong = np.flatnonzero((f @ np.ones(z.shape[-1]) - parity) % 2 != 0)
+    if len(wrong):
+        residual = z[wrong] - f[wrong]
+        worst = np.argmax(np.abs(residual), axis=-1)
+        f[wrong, worst] += away_sign(residual[np.arange(len(wrong)), worst])
     return f
 
 

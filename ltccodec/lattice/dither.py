@@ -27,20 +27,27 @@ def uniform_dither(lattice: Lattice, count: int | tuple[int, ...], rng: np.rando
 def coset_coords(lattice: Lattice, digits: np.ndarray, nesting: int) -> np.ndarray:
     """Integer coordinates (int64 ``[..., m]``) of ``a·u``, where ``u`` is the QSD dither point of coset
     ``digits`` (int ``[..., m]``, each in ``[0, nesting)``). ``u = lattice.from_coords(result) / nesting``."""
+    return coset_dither(lattice, digits, nesting)[0]
+
+
+def coset_dither(lattice: Lattice, digits: np.ndarray, nesting: int) -> tuple[np.ndarray, np.ndarray]:
+    """(`coset_coords`, and the dither points ``u`` float64 ``[..., m]``, equal bit for bit to
+    ``lattice.from_coords(coords) / nesting`` but made from the reduced native points directly)."""
     d = np.asarray(digits)
     if not np.issubdtype(d.dtype, np.integer):
         raise TypeError("digits must be integers")
     if nesting < 1 or d.shape[-1] != lattice.dim or (d.size and (d.min() < 0 or d.max() >= nesting)):
         raise ValueError(f"digits must have last axis {lattice.dim} and lie in [0, {nesting})")
     flat = d.reshape(-1, lattice.dim).astype(np.int64)
-    out = np.empty_like(flat)
+    coords, points = np.empty_like(flat), np.empty(flat.shape)
     lo = 0
     for i, (block, native) in enumerate(zip(lattice.blocks, lattice.native_from_coords(flat), strict=True)):
         hi = lo + block.dim
         reduced = native - nesting * block.nearest_native(native / nesting).astype(np.int64)
-        out[:, lo:hi] = lattice._coords_block(i, reduced.astype(np.float64))
+        coords[:, lo:hi] = lattice._coords_block(i, reduced.astype(np.float64))
+        points[:, lo:hi] = lattice._from_native(i, reduced.astype(np.float64))
         lo = hi
-    return out.reshape(d.shape)
+    return coords.reshape(d.shape), (points / nesting).reshape(d.shape)
 
 
 def qsd_dither(lattice: Lattice, digits: np.ndarray, nesting: int) -> np.ndarray:
