@@ -75,6 +75,7 @@ class ModelCard:
     format: str = FORMAT
     framing: Framing | None = None  # audio models: how a waveform becomes vectors
     centroid: bool = False  # the decoder uses the prior's mean over each cell (TransformConfig.centroid)
+    anchor: bool = False  # streams use the anchor swap (coder version 0.6, see `anchor`)
     data: str = ""  # where the training and test data came from and how they were split
     # what turns the source's raw values into the coded ones (physics: `sources.physics.Scaling`): "log1p" lists
     # the columns coded as log(1 + value), then each column is (value - mean) / std
@@ -91,7 +92,7 @@ class ModelCard:
 
         kind = TransformKind(self.transform)
         return ModelConfig(TransformConfig(kind, self.source_dim, self.latent_dim, self.width, self.depth,
-                                           self.channels, self.centroid), self.lattice)
+                                           self.channels, self.centroid), self.lattice, self.anchor)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=False) + "\n"
@@ -112,7 +113,7 @@ def card_for(model: LTCModel, name: str, source: str, training: Training,
     t = model.config.transform
     return ModelCard(name, source, model.config.lattice, t.kind.value, t.n, t.latent, t.width, t.depth, t.channels,
                      float(model.dither_scale.detach()), training, metrics, framing=framing, centroid=t.centroid,
-                     data=data, standardize=standardize)
+                     data=data, standardize=standardize, anchor=model.config.anchor)
 
 
 def weights_bytes(model: LTCModel, buckets: int = tables_format.BUCKETS) -> bytes:

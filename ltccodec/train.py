@@ -50,6 +50,7 @@ class TrainConfig:
     init_gain: float = 1.0  # with init_scale: the synthesis starts at gain·I/scale (the SD construction's gain)
     train_analysis: bool = True  # False: keep the analysis transform at its initial value (a fixed step size)
     centroid: bool = False  # decode to the prior's mean over each cell (see prior.box_centroids)
+    anchor: bool = False  # code with the anchor swap (see `anchor`), trained with it in the rate term
     perception: str = "sw2"  # the λ2 term: "sw2" (sliced W2², vectors) or "critic" (WGAN-GP critic, 28×28 images)
     critic_steps: int = 2  # critic updates per codec update ("critic")
     critic_eval_steps: int = 600  # updates of the fresh critic that measures W1 for the card ("critic")
@@ -75,7 +76,7 @@ class TrainConfig:
         except ValueError:
             raise UsageError(f"unknown transform {self.transform!r}: linear, mlp, diagonal or conv28") from None
         return ModelConfig(TransformConfig(kind, source.dim, latent, channels=self.channels, centroid=self.centroid),
-                           self.lattice)
+                           self.lattice, self.anchor)
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str
         began = time.perf_counter()
         rng = np.random.default_rng([config.seed, epoch])
         generator = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
+        model.refresh_anchor()
         for step in range(config.steps_per_epoch):
             done = epoch * config.steps_per_epoch + step
             lr = config.final_learning_rate + 0.5 * (config.learning_rate - config.final_learning_rate) * (
@@ -147,6 +149,7 @@ def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str
 
     model.eval()
     modelfile.round_weights(model)
+    model.refresh_anchor()  # from the tables the model file will hold
     framing = getattr(source, "framing", None)
     if framing is not None:  # audio: the gains' integer table, then whole-recording figures
         model.gain_counts = quantize_pmf(gain_pmf(source.train_gains, framing))
