@@ -84,14 +84,19 @@ def swap(coords: np.ndarray, p: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(is_p[:, None], b, np.where(is_b[:, None], p, coords))
 
 
-def swap_float(coords: np.ndarray, anchor: np.ndarray, lattice: Lattice, dither: np.ndarray | None) -> np.ndarray:
-    """`swap` for a float dither (training and evaluation): ``p = Q(μ − u)`` and the box point of ``μ − u`` in
-    float arithmetic (the same points as `anchor_points` away from exact ties)."""
-    target = np.broadcast_to(anchor, coords.shape) if dither is None else anchor[None, :] - dither
-    p = lattice.nearest_coords(target)
+def float_points(anchor: np.ndarray, lattice: Lattice, dither: np.ndarray | None,
+                 count: int) -> tuple[np.ndarray, np.ndarray]:
+    """`anchor_points` for a float dither ``[count, L]`` (training and evaluation): ``p = Q(μ − u)`` and the box
+    point of ``μ − u`` in float arithmetic — the same points except where ``μ − u`` sits exactly on a boundary."""
+    target = np.broadcast_to(anchor, (count, lattice.dim)) if dither is None else anchor[None, :] - dither
     low = lattice.lower_generator
-    k = np.zeros(coords.shape, dtype=np.int64)
+    k = np.zeros((count, lattice.dim), dtype=np.int64)
     for j in range(lattice.dim - 1, -1, -1):
         later = k[:, j + 1:] @ low[j + 1:, j] if j + 1 < lattice.dim else 0.0
         k[:, j] = np.floor((target[:, j] - later) / low[j, j] + 0.5)
-    return swap(coords, p, k)
+    return lattice.nearest_coords(target), k
+
+
+def swap_float(coords: np.ndarray, anchor: np.ndarray, lattice: Lattice, dither: np.ndarray | None) -> np.ndarray:
+    """`swap` with the points of `float_points`."""
+    return swap(coords, *float_points(anchor, lattice, dither, len(coords)))

@@ -162,7 +162,8 @@ def make_header(loaded: LoadedModel, rand: Randomness, key: keyed.Key, nonce: by
                 audio: AudioInfo | None = None, image: ImageInfo | None = None) -> Header:
     """The header of a stream whose frames were coded (perhaps in parts) with `encode_frames`."""
     return Header(loaded.name, bytes.fromhex(loaded.card.sha256), _MODE_CODES[rand.mode], nesting_of(rand), nonce,
-                  keyed.key_check(key, nonce), entropy.CODER_ID, entropy.CODER_VERSION, kind, dtype, shape,
+                  keyed.key_check(key, nonce), entropy.CODER_ID, entropy.version_for(loaded.card.anchor), kind, dtype,
+                  shape,
                   loaded.card.source_dim, loaded.card.latent_dim, vectors, frame_vectors, tuple(frames), audio,
                   image=image)
 
@@ -201,7 +202,9 @@ def _encode_frame(vectors: np.ndarray, gains: np.ndarray | None, loaded: LoadedM
         if u is not None:
             dither_coords, u = dither_coords[coded], u[coded]
     coords = loaded.model.to_symbols(x, u)
-    words = entropy.encode(tables, lattice, coords, dither_coords, nesting_of(rand), side, loaded.model.gain_counts)
+    anchor = loaded.card.anchor
+    words = entropy.encode(tables, lattice, coords, dither_coords, nesting_of(rand), side, loaded.model.gain_counts,
+                           anchor)
     payload = words.astype("<u4").tobytes()
     if shortest:  # arrays and images only: no side symbols
         assert side is None
@@ -210,7 +213,7 @@ def _encode_frame(vectors: np.ndarray, gains: np.ndarray | None, loaded: LoadedM
         def decodes_same(candidate: bytes) -> bool:
             try:
                 decoded, _ = entropy.decode(tables, lattice, np.frombuffer(candidate, dtype="<u4"), len(coords),
-                                            dither_coords, nesting)
+                                            dither_coords, nesting, anchor=anchor)
             except entropy.DECODE_ERRORS:
                 return False
             return bool(np.array_equal(decoded, coords))
@@ -260,9 +263,10 @@ def open_stream(stream: BinaryIO, key: keyed.Key | None = None, dirs: Sequence[P
     the payload is left for the returned reader. ``model``: the model already in hand (it must be the one the
     header names), instead of looking it up."""
     header, stream = _read_header(stream, dirs, model)
-    if header.coder_id != entropy.CODER_ID or header.coder_version != entropy.CODER_VERSION:
+    if header.coder_id != entropy.CODER_ID or header.coder_version not in entropy.CODER_VERSIONS:
+        known = " and ".join("v" + ".".join(map(str, v)) for v in entropy.CODER_VERSIONS)
         raise LtcError(f"stream written with coder {header.coder_id} v{'.'.join(map(str, header.coder_version))}, "
-                       f"this ltc has {entropy.CODER_ID} v{'.'.join(map(str, entropy.CODER_VERSION))}")
+                       f"this ltc has {entropy.CODER_ID} {known}")
     key = key or keyed.DEFAULT_KEY
     if header.seal_prefix is None:  # compact streams check the key with everything else, in their seal
         keyed.verify_key(key, header.nonce, header.key_check)
@@ -294,7 +298,7 @@ def _read_header(stream: BinaryIO, dirs: Sequence[Path] | None = None,
     if lead == compact_format.MAGIC:  # the compact profile: one small frame, read whole
         header, payload = compact_format.parse(lead + stream.read(container.MAX_FRAME_BYTES + 1),
                                                lambda found: _compact_model(found, dirs, model),
-                                               (entropy.CODER_ID, entropy.CODER_VERSION))
+                                               lambda facts: (entropy.CODER_ID, entropy.version_for(facts.anchor)))
         return header, io.BytesIO(payload)
     return container.read_header(_Prefixed(lead, stream)), stream
 
@@ -309,7 +313,7 @@ def _compact_model(found: int, dirs: Sequence[Path] | None, model: LoadedModel |
         if compact_format.model_id(model.name, sha) != found:
             raise LtcError(f"the stream was coded with another model than {model.name}")
         return compact_format.ModelFacts(model.name, sha, model.card.source_dim, model.card.latent_dim,
-                                         model.card.image)
+                                         model.card.image, model.card.anchor)
     return by_compact_id(found, dirs)
 
 
@@ -413,7 +417,8 @@ class StreamReader:
             gains, active = None, None
             try:
                 coords, side = entropy.decode(tables, lattice, words, count, dither_coords, header.nesting,
-                                              count if spec is not None else 0, loaded.model.gain_counts, coded)
+                                              count if spec is not None else 0, loaded.model.gain_counts, coded,
+                                              anchor=header.coder_version == entropy.ANCHOR_VERSION)
                 if spec is not None:
                     gains = framing.gain_indices_from_deltas(side, spec)
                     active = ~framing.silent(gains, spec)

@@ -56,6 +56,7 @@ class ModelFacts:
     source_dim: int
     latent_dim: int
     image: tuple[int, int, int] | None
+    anchor: bool = False  # the model codes with the anchor swap: its compact streams use coder version 0.6
 
 
 def _varint(value: int) -> bytes:
@@ -158,10 +159,11 @@ def pack(header: Header, body: bytes) -> bytes:
     return bytes(head) + body + struct.pack("<I", seal)
 
 
-def parse(data: bytes, find: Callable[[int], ModelFacts], coder: tuple[int, tuple[int, int, int]]) -> tuple[
-        Header, bytes]:
+def parse(data: bytes, find: Callable[[int], ModelFacts],
+          coder: Callable[[ModelFacts], tuple[int, tuple[int, int, int]]]) -> tuple[Header, bytes]:
     """(header, payload padded to whole coder words) of a compact stream held in ``data``; ``find`` names the
-    model of an id (raising if none or several do). The header's single frame carries the seal: its decoded
+    model of an id (raising if none or several do), ``coder`` the coder (id, version) its streams use (compact
+    streams do not record it: the model fixes it). The header's single frame carries the seal: its decoded
     symbols' CRC, continued as `pack` does, must equal it."""
     if len(data) < len(MAGIC) + 1 + 2 + 4 or data[:2] != MAGIC:
         raise FormatError("not a compact .ltc stream (corrupt file)")
@@ -216,7 +218,7 @@ def parse(data: bytes, find: Callable[[int], ModelFacts], coder: tuple[int, tupl
     seal = struct.unpack("<I", data[-4:])[0]
     prefix_crc = zlib.crc32(body, zlib.crc32(data[:r.at]))
     frame = Frame(len(payload), zlib.crc32(payload), seal)
-    coder_id, coder_version = coder
+    coder_id, coder_version = coder(facts)
     header = Header(facts.name, facts.sha256, mode, nesting, nonce, b"", coder_id, coder_version, kind, dtype, shape,
                     facts.source_dim, facts.latent_dim, vectors, vectors, (frame,), None, 2, image, prefix_crc,
                     (version, len(body)))

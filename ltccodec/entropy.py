@@ -9,6 +9,8 @@ fraction ``num/den`` and the symbol is ``s = k_j + round-down part`` with the ph
 remainder. Coordinates are decoded from the last to the first of each block; all vectors of a frame share
 one constriction call per coordinate (queue order, `perfect=False`), and values outside a table's range
 go through an escape symbol followed by two 16-bit uniform words.
+
+Coder version 0.6 is 0.5 with the anchor swap (`anchor`): the coded coordinates are ``swap(k)`` instead of ``k``.
 """
 
 from __future__ import annotations
@@ -18,12 +20,19 @@ from collections.abc import Callable, Iterator
 import constriction
 import numpy as np
 
+from ltccodec import anchor as anchor_swap
 from ltccodec.errors import LtcError
 from ltccodec.lattice import Lattice
 from ltccodec.tables import CodingTables
 
 CODER_ID = 1  # constriction queue (range) coder, categorical family with perfect=False
-CODER_VERSION = (0, 5, 0)
+CODER_VERSION = (0, 5, 0)  # the box pmf as it is
+ANCHOR_VERSION = (0, 6, 0)  # the box pmf with the anchor swap
+CODER_VERSIONS = (CODER_VERSION, ANCHOR_VERSION)
+
+
+def version_for(anchor: bool) -> tuple[int, int, int]:
+    return ANCHOR_VERSION if anchor else CODER_VERSION
 _ESCAPE_BIAS = 1 << 31
 # what constriction raises for words that are not a valid encoding under the given models
 DECODE_ERRORS = (ValueError, RuntimeError, OverflowError, AssertionError)
@@ -75,12 +84,11 @@ def _shift_and_bucket(basis: np.ndarray, local: int, later: np.ndarray, dither: 
     return shift + wrap, np.where(wrap, 0, bucket)
 
 
-def _conditions(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_coords: np.ndarray | None,
+def _conditions(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither: list[np.ndarray],
                 nesting: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """In coding order, ``(j, shift, bucket)`` for every coordinate. Lazy: each step reads ``coords`` as it is
-    then, so a decoder can fill in coordinate ``j`` before the generator moves on to the next one."""
-    _check_codable(lattice, tables)
-    dither = _native_dither(lattice, dither_coords, len(coords))
+    """In coding order, ``(j, shift, bucket)`` for every coordinate, given the dither's native coordinates
+    (`_native_dither`). Lazy: each step reads ``coords`` as it is then, so a decoder can fill in coordinate ``j``
+    before the generator moves on to the next one."""
     for b, lo, local, j in _order(lattice):
         block = lattice.blocks[b]
         shift, bucket = _shift_and_bucket(block.basis, local, coords[:, lo + local + 1: lo + block.dim],
@@ -88,17 +96,30 @@ def _conditions(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dith
         yield j, shift, bucket
 
 
+def _prepared(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_coords: np.ndarray | None,
+              nesting: int, anchor: bool) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(the coordinates as coded — swapped with the anchor's under version 0.6 —, the dither's native
+    coordinates)."""
+    _check_codable(lattice, tables)
+    dither = _native_dither(lattice, dither_coords, len(coords))
+    if anchor:
+        coords = anchor_swap.swap(coords, *anchor_swap.anchor_points(tables, lattice, dither, nesting))
+    return coords, dither
+
+
 def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_coords: np.ndarray | None,
-           nesting: int, side: np.ndarray | None = None, side_counts: np.ndarray | None = None) -> np.ndarray:
+           nesting: int, side: np.ndarray | None = None, side_counts: np.ndarray | None = None,
+           anchor: bool = False) -> np.ndarray:
     """Compress integer coordinates (int64 ``[N, L]``) to uint32 words; ``side`` symbols (audio gains, ``[N, B]``),
     if given, go first in row-major order, column ``b`` against the fixed integer pmf ``side_counts[b]`` (each row
-    summing to 2^16)."""
+    summing to 2^16). ``anchor``: coder version 0.6 (the anchor swap)."""
+    coords, dither = _prepared(tables, lattice, coords, dither_coords, nesting, anchor)
     encoder = constriction.stream.queue.RangeEncoder()
     if side is not None:
         if side_counts is None:
             raise ValueError("side symbols need their table")
         encoder.encode(side.reshape(-1).astype(np.int32), _categorical(), _side_probabilities(side_counts, len(side)))
-    for j, shift, bucket in _conditions(tables, lattice, coords, dither_coords, nesting):
+    for j, shift, bucket in _conditions(tables, lattice, coords, dither, nesting):
         symbols = coords[:, j] + shift - tables.low[j]
         escape = (symbols < 0) | (symbols >= tables.size[j] - 1)
         coded = np.where(escape, tables.size[j] - 1, symbols).astype(np.int32)
@@ -115,8 +136,8 @@ def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_co
 
 def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int,
            dither_coords: np.ndarray | None, nesting: int, side_count: int = 0,
-           side_counts: np.ndarray | None = None,
-           coded: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+           side_counts: np.ndarray | None = None, coded: Callable[[np.ndarray], np.ndarray] | None = None,
+           anchor: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     """Inverse of `encode`: int64 ``[count, L]`` coordinates, and the side symbols (int64 ``[side_count, B]``, B
     the rows of ``side_counts``) or None when ``side_count`` is 0. With ``coded``, a function of the side symbols
     that says (bool ``[count]``) which vectors the encoder coded, only those rows' coordinates are read (the
@@ -133,7 +154,9 @@ def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int
         count = int(mask.sum())
         dither_coords = None if dither_coords is None else dither_coords[mask]
     coords = np.zeros((count, lattice.dim), dtype=np.int64)
-    for j, shift, bucket in _conditions(tables, lattice, coords, dither_coords, nesting):
+    _check_codable(lattice, tables)
+    dither = _native_dither(lattice, dither_coords, count)
+    for j, shift, bucket in _conditions(tables, lattice, coords, dither, nesting):
         symbols = decoder.decode(_categorical(), tables.probabilities(j, bucket)).astype(np.int64)
         values = symbols + tables.low[j]
         escape = symbols == tables.size[j] - 1
@@ -142,6 +165,8 @@ def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int
             pairs = halves.astype(np.int64).reshape(-1, 2)
             values[escape] = ((pairs[:, 0] << 16) | pairs[:, 1]) - _ESCAPE_BIAS
         coords[:, j] = values - shift
+    if anchor:
+        coords = anchor_swap.swap(coords, *anchor_swap.anchor_points(tables, lattice, dither, nesting))
     return coords, side
 
 
@@ -153,10 +178,11 @@ def _side_probabilities(counts: np.ndarray, count: int) -> np.ndarray:
 
 
 def table_bits(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_coords: np.ndarray | None,
-               nesting: int) -> float:
+               nesting: int, anchor: bool = False) -> float:
     """The ideal code length (bits) of ``coords`` under the integer tables, escapes at 32 extra bits."""
+    coords, dither = _prepared(tables, lattice, coords, dither_coords, nesting, anchor)
     total = 0.0
-    for j, shift, bucket in _conditions(tables, lattice, coords, dither_coords, nesting):
+    for j, shift, bucket in _conditions(tables, lattice, coords, dither, nesting):
         symbols = coords[:, j] + shift - tables.low[j]
         escape = (symbols < 0) | (symbols >= tables.size[j] - 1)
         index = np.where(escape, tables.size[j] - 1, symbols)

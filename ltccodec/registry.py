@@ -110,7 +110,8 @@ def by_compact_id(found: int, dirs: Sequence[Path] | None = None) -> compact.Mod
         raise LtcError(f"compact id {found:04x} names several installed models ({', '.join(c.name for c in matches)}):"
                        " decode with the full profile's file, or install only one of them")
     card = matches[0]
-    return compact.ModelFacts(card.name, bytes.fromhex(card.sha256), card.source_dim, card.latent_dim, card.image)
+    return compact.ModelFacts(card.name, bytes.fromhex(card.sha256), card.source_dim, card.latent_dim, card.image,
+                              card.anchor)
 
 
 def find(name: str, dirs: Sequence[Path] | None = None) -> Path:

@@ -14,20 +14,28 @@ from ltccodec.prior import FactorizedPrior
 from ltccodec.tables import quantize_pmf
 from ltccodec.transforms import TransformConfig, TransformKind
 
-SPECS = {"test-z": ("Z1", 4, 4), "test-e8": ("E8", 8, 8), "test-bw16": ("BW16", 16, 16), "test-leech": ("Leech", 8, 24)}
+SPECS = {"test-z": ("Z1", 4, 4), "test-e8": ("E8", 8, 8), "test-bw16": ("BW16", 16, 16), "test-leech": ("Leech", 8, 24),
+         "test-e8a": ("E8", 8, 8)}
+ANCHORED = {"test-e8a"}  # code with the anchor swap, at a low rate where it matters
 
 
 def make_model(directory: Path, name: str, seed: int = 0, spec: str | None = None,
                randomness: str = "sd") -> modelfile.ModelCard:
     lattice, n, latent = SPECS[spec or name]
+    anchor = (spec or name) in ANCHORED
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        model = LTCModel(ModelConfig(TransformConfig(TransformKind.LINEAR, n, latent), lattice))
+        model = LTCModel(ModelConfig(TransformConfig(TransformKind.LINEAR, n, latent), lattice, anchor))
         # latents a few cells wide, so every mode codes a few bits per value; a prior narrower than the
-        # latents, so some values take the escape path; small tables keep the golden files small
-        model.prior = FactorizedPrior(latent, init_scale=2.0)
+        # latents, so some values take the escape path; small tables keep the golden files small. The anchored
+        # model's latents are a fraction of a cell wide around the prior's mode, so the swap happens often.
+        model.prior = FactorizedPrior(latent, init_scale=0.3 if anchor else 2.0)
         with torch.no_grad():
-            model.analysis.weight.mul_(3.0)
+            model.analysis.weight.mul_(0.25 if anchor else 3.0)
+            if anchor:  # latent and prior both centred on 0, where the anchor is
+                model.analysis.bias.zero_()
+                for bias in model.prior.biases:
+                    bias.zero_()
     modelfile.round_weights(model)
     training = modelfile.Training(randomness, 1.0, 0.0, 0, 0, seed, 0.0, "tests/codec_models.py")
     card = modelfile.card_for(model, name, f"gaussian:{n}", training)
