@@ -54,6 +54,8 @@ def main() -> int:
     parser.add_argument("--lambdas", default="0.5,1,2,4,8")
     parser.add_argument("--distortions", default="",
                         help="Fixed-step SD-construction models at these MSEs instead of the λ1 grid")
+    parser.add_argument("--anchor", action="store_true",
+                        help="Train with the anchor swap (models named ...-aD / ...-lL-a)")
     parser.add_argument("--lambda-perception", default="100")
     parser.add_argument("--epochs", default="10")
     parser.add_argument("--steps-per-epoch", default="300")
@@ -69,7 +71,9 @@ def main() -> int:
 
     def run(item: tuple[str, str, str]) -> str:
         lattice, mode, point = item
-        name = model_name(args.dim, lattice, mode, point, "d" if args.distortions else "l")
+        name = model_name(args.dim, lattice, mode, point, ("a" if args.anchor else "d") if args.distortions else "l")
+        if args.anchor and not args.distortions:
+            name += "-a"
         if (args.out / "models" / f"{name}.json").exists():
             return f"{name}: exists"
         extra, lam = [], point
@@ -83,7 +87,8 @@ def main() -> int:
         cmd = [LTC, "train", *extra, "--source", f"gaussian:{args.dim}", "--lattice", lattice, "--randomness", mode,
                "--lambda-mse", lam, "--lambda-perception", args.lambda_perception, "--epochs", args.epochs,
                "--steps-per-epoch", args.steps_per_epoch, "--batch-size", args.batch_size, "--name", name,
-               "--out-dir", str(args.out / "models"), "--run-dir", str(args.out / "runs" / name), "--quiet"]
+               "--out-dir", str(args.out / "models"), "--run-dir", str(args.out / "runs" / name), "--quiet",
+               *(["--anchor"] if args.anchor else [])]
         done = subprocess.run(cmd, env=env, capture_output=True, text=True)
         if done.returncode:
             return f"{name}: FAILED\n{done.stderr}"
