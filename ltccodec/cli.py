@@ -781,7 +781,8 @@ def info(input_path: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(fields, indent=2))
         return
-    for name in ("version", "profile", "model_name", "model_sha256", "mode", "nesting", "nonce", "key_check", "kind",
+    for name in ("version", "profile", "coder", "model_name", "model_sha256", "mode", "nesting", "nonce", "key_check",
+                 "kind",
                  "dtype", "shape", "source_dim", "latent_dim", "vectors", "frame_vectors", "file_bytes",
                  "payload_bytes", "bits_per_value"):
         click.echo(f"{name:<15} {fields[name]}")

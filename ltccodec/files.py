@@ -314,6 +314,8 @@ def describe(header: Header, file_bytes: int) -> dict[str, object]:
                   bits_per_value=8 * file_bytes / (header.vectors * header.source_dim))
     fields["frames"] = [dataclasses.asdict(f) for f in header.frames]
     fields["profile"] = "full" if header.stored is None else f"compact v{header.stored[0]}"
+    version = ".".join(map(str, header.coder_version))
+    fields["coder"] = f"{header.coder_id} v{version}" + (" (anchor swap)" if version == "0.6.0" else "")
     del fields["seal_prefix"], fields["stored"]
     if header.image is not None:
         fields["image"] = {**dataclasses.asdict(header.image),

@@ -101,6 +101,8 @@ def test_anchored_stream_round_trips_between_processes(tmp_path):
         subprocess.run([LTC, *args], env=env, check=True, capture_output=True)
     data = (tmp_path / "x.ltc").read_bytes()
     assert codec.read_info(io.BytesIO(data), dirs=[GOLDEN]).coder_version == entropy.ANCHOR_VERSION
+    shown = subprocess.run([LTC, "info", str(tmp_path / "x.ltc")], env=env, check=True, capture_output=True, text=True)
+    assert "coder           1 v0.6.0 (anchor swap)" in shown.stdout
     np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), codec.decode(data, dirs=[GOLDEN]))
 
 
