@@ -51,29 +51,42 @@ def anchor_latent(tables: CodingTables, lattice: Lattice) -> np.ndarray:
     return np.concatenate(parts)
 
 
+def anchor_offsets(tables: CodingTables, lattice: Lattice, dither_native: list[np.ndarray],
+                   nesting: int) -> tuple[np.ndarray, np.ndarray]:
+    """(``(μ − u)·Q·a`` in each block's native frame, int64 ``[N, native dims]`` blocks side by side; the
+    coordinates of ``p = Q(μ − u)``, int64 ``[N, L]``) for dither native coordinates ``R`` (per block int64
+    ``[N, dim]``, ``u = R / a``; zeros without dither)."""
+    count = len(dither_native[0]) if dither_native else 0
+    q_count = tables.buckets
+    offsets, p = [], np.empty((count, lattice.dim), dtype=np.int64)
+    lo = 0
+    for i, (block, numer, r) in enumerate(zip(lattice.blocks, anchor_numerators(tables, lattice), dither_native,
+                                              strict=True)):
+        offset = numer[None, :] * nesting - r * q_count
+        p[:, lo:lo + block.dim] = lattice._coords_block(i, block.nearest_native(offset / (q_count * nesting)))
+        offsets.append(offset)
+        lo += block.dim
+    return np.concatenate(offsets, axis=1), p
+
+
 def anchor_points(tables: CodingTables, lattice: Lattice, dither_native: list[np.ndarray],
                   nesting: int) -> tuple[np.ndarray, np.ndarray]:
     """(coordinates of ``p``, coordinates of ``b``), int64 ``[N, L]``, for dither native coordinates ``R``
     (per block int64 ``[N, dim]``, ``u = R / a``; zeros without dither)."""
-    count = len(dither_native[0]) if dither_native else 0
-    q_count = tables.buckets
-    p = np.empty((count, lattice.dim), dtype=np.int64)
-    b = np.empty((count, lattice.dim), dtype=np.int64)
+    offsets, p = anchor_offsets(tables, lattice, dither_native, nesting)
+    denominator = tables.buckets * nesting
+    b = np.empty_like(p)
     lo = 0
-    for i, (block, numer, r) in enumerate(zip(lattice.blocks, anchor_numerators(tables, lattice), dither_native,
-                                              strict=True)):
-        hi = lo + block.dim
-        offset = numer[None, :] * nesting - r * q_count  # (μ − u)·Q·a, native
-        denominator = q_count * nesting
-        p[:, lo:hi] = lattice._coords_block(i, block.nearest_native(offset / denominator))
-        k = np.zeros((count, block.dim), dtype=np.int64)
+    for block in lattice.blocks:
+        offset = offsets[:, lo:lo + block.dim]
+        k = np.zeros((len(p), block.dim), dtype=np.int64)
         for local in range(block.dim - 1, -1, -1):
             later = k[:, local + 1:] @ block.basis[local + 1:, local] if local + 1 < block.dim else 0
             num = offset[:, local] - denominator * later
             den = denominator * int(block.basis[local, local])
             k[:, local] = np.floor_divide(2 * num + den, 2 * den)
-        b[:, lo:hi] = k
-        lo = hi
+        b[:, lo:lo + block.dim] = k
+        lo += block.dim
     return p, b
 
 

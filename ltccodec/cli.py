@@ -135,7 +135,7 @@ _TRAIN_FLAGS = {  # option name -> TrainConfig field; None values mean "not give
     "source": "source", "lattice": "lattice", "randomness": "randomness", "transform": "transform",
     "latent": "latent", "lambda_mse": "lambda_mse", "lambda_perception": "lambda_perception", "epochs": "epochs",
     "steps_per_epoch": "steps_per_epoch", "batch_size": "batch_size", "lr": "learning_rate", "seed": "seed",
-    "anchor": "anchor",
+    "anchor": "anchor", "rank": "rank",
 }
 
 
@@ -155,6 +155,8 @@ _TRAIN_FLAGS = {  # option name -> TrainConfig field; None values mean "not give
 @click.option("--seed", type=int)
 @click.option("--anchor/--no-anchor", default=None,
               help="Code with the anchor swap (helps at low rate; streams need ltc >= coder 0.6).")
+@click.option("--rank/--no-rank", default=None,
+              help="Code with the rank code (low rate, Z/D4/E8 powers; streams need ltc >= coder 0.7).")
 @click.option("--name", required=True, help="Model name; the file is models/NAME.{json,safetensors}.")
 @click.option("--out-dir", type=click.Path(file_okay=False), default="models", show_default=True)
 @click.option("--run-dir", type=click.Path(file_okay=False), help="Checkpoints [runs/NAME]; resumes from it.")

@@ -162,8 +162,8 @@ def make_header(loaded: LoadedModel, rand: Randomness, key: keyed.Key, nonce: by
                 audio: AudioInfo | None = None, image: ImageInfo | None = None) -> Header:
     """The header of a stream whose frames were coded (perhaps in parts) with `encode_frames`."""
     return Header(loaded.name, bytes.fromhex(loaded.card.sha256), _MODE_CODES[rand.mode], nesting_of(rand), nonce,
-                  keyed.key_check(key, nonce), entropy.CODER_ID, entropy.version_for(loaded.card.anchor), kind, dtype,
-                  shape,
+                  keyed.key_check(key, nonce), entropy.CODER_ID,
+                  entropy.version_for(loaded.card.anchor, loaded.card.rank), kind, dtype, shape,
                   loaded.card.source_dim, loaded.card.latent_dim, vectors, frame_vectors, tuple(frames), audio,
                   image=image)
 
@@ -202,9 +202,9 @@ def _encode_frame(vectors: np.ndarray, gains: np.ndarray | None, loaded: LoadedM
         if u is not None:
             dither_coords, u = dither_coords[coded], u[coded]
     coords = loaded.model.to_symbols(x, u)
-    anchor = loaded.card.anchor
+    anchor, ranks = loaded.card.anchor, _rank_counts(loaded, entropy.version_for(loaded.card.anchor, loaded.card.rank))
     words = entropy.encode(tables, lattice, coords, dither_coords, nesting_of(rand), side, loaded.model.gain_counts,
-                           anchor)
+                           anchor, ranks)
     payload = words.astype("<u4").tobytes()
     if shortest:  # arrays and images only: no side symbols
         assert side is None
@@ -213,7 +213,7 @@ def _encode_frame(vectors: np.ndarray, gains: np.ndarray | None, loaded: LoadedM
         def decodes_same(candidate: bytes) -> bool:
             try:
                 decoded, _ = entropy.decode(tables, lattice, np.frombuffer(candidate, dtype="<u4"), len(coords),
-                                            dither_coords, nesting, anchor=anchor)
+                                            dither_coords, nesting, anchor=anchor, rank_counts=ranks)
             except entropy.DECODE_ERRORS:
                 return False
             return bool(np.array_equal(decoded, coords))
@@ -298,7 +298,8 @@ def _read_header(stream: BinaryIO, dirs: Sequence[Path] | None = None,
     if lead == compact_format.MAGIC:  # the compact profile: one small frame, read whole
         header, payload = compact_format.parse(lead + stream.read(container.MAX_FRAME_BYTES + 1),
                                                lambda found: _compact_model(found, dirs, model),
-                                               lambda facts: (entropy.CODER_ID, entropy.version_for(facts.anchor)))
+                                               lambda facts: (entropy.CODER_ID,
+                                                              entropy.version_for(facts.anchor, facts.rank)))
         return header, io.BytesIO(payload)
     return container.read_header(_Prefixed(lead, stream)), stream
 
@@ -313,7 +314,7 @@ def _compact_model(found: int, dirs: Sequence[Path] | None, model: LoadedModel |
         if compact_format.model_id(model.name, sha) != found:
             raise LtcError(f"the stream was coded with another model than {model.name}")
         return compact_format.ModelFacts(model.name, sha, model.card.source_dim, model.card.latent_dim,
-                                         model.card.image, model.card.anchor)
+                                         model.card.image, model.card.anchor, model.card.rank)
     return by_compact_id(found, dirs)
 
 
@@ -418,7 +419,8 @@ class StreamReader:
             try:
                 coords, side = entropy.decode(tables, lattice, words, count, dither_coords, header.nesting,
                                               count if spec is not None else 0, loaded.model.gain_counts, coded,
-                                              anchor=header.coder_version == entropy.ANCHOR_VERSION)
+                                              anchor=header.coder_version == entropy.ANCHOR_VERSION,
+                                              rank_counts=_rank_counts(loaded, header.coder_version))
                 if spec is not None:
                     gains = framing.gain_indices_from_deltas(side, spec)
                     active = ~framing.silent(gains, spec)
@@ -437,6 +439,16 @@ class StreamReader:
             done += count
             if progress is not None:
                 progress(done, total)
+
+
+def _rank_counts(loaded: LoadedModel, version: tuple[int, int, int]) -> np.ndarray | None:
+    """The rank pmf a coder version needs (0.7), from the model; a model without one cannot code such streams."""
+    if version != entropy.RANK_VERSION:
+        return None
+    counts = getattr(loaded.model, "rank_counts", None)
+    if counts is None:
+        raise LtcError(f"the stream uses the rank code, and model {loaded.name} has no rank table")
+    return counts
 
 
 def _check_output_size(header: Header, limit: int | None) -> None:

@@ -57,6 +57,7 @@ class ModelFacts:
     latent_dim: int
     image: tuple[int, int, int] | None
     anchor: bool = False  # the model codes with the anchor swap: its compact streams use coder version 0.6
+    rank: bool = False  # the model codes with the rank code: coder version 0.7
 
 
 def _varint(value: int) -> bytes:

@@ -11,6 +11,8 @@ one constriction call per coordinate (queue order, `perfect=False`), and values 
 go through an escape symbol followed by two 16-bit uniform words.
 
 Coder version 0.6 is 0.5 with the anchor swap (`anchor`): the coded coordinates are ``swap(k)`` instead of ``k``.
+Coder version 0.7 is the rank code (`rankcode`): every vector's rank among its candidates first (one batch against
+the model's rank pmf), then the box code above for the vectors that are none of them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import constriction
 import numpy as np
 
 from ltccodec import anchor as anchor_swap
+from ltccodec import rankcode
 from ltccodec.errors import LtcError
 from ltccodec.lattice import Lattice
 from ltccodec.tables import CodingTables
@@ -28,11 +31,12 @@ from ltccodec.tables import CodingTables
 CODER_ID = 1  # constriction queue (range) coder, categorical family with perfect=False
 CODER_VERSION = (0, 5, 0)  # the box pmf as it is
 ANCHOR_VERSION = (0, 6, 0)  # the box pmf with the anchor swap
-CODER_VERSIONS = (CODER_VERSION, ANCHOR_VERSION)
+RANK_VERSION = (0, 7, 0)  # the rank code, the box pmf for the rest
+CODER_VERSIONS = (CODER_VERSION, ANCHOR_VERSION, RANK_VERSION)
 
 
-def version_for(anchor: bool) -> tuple[int, int, int]:
-    return ANCHOR_VERSION if anchor else CODER_VERSION
+def version_for(anchor: bool, rank: bool = False) -> tuple[int, int, int]:
+    return RANK_VERSION if rank else ANCHOR_VERSION if anchor else CODER_VERSION
 _ESCAPE_BIAS = 1 << 31
 # what constriction raises for words that are not a valid encoding under the given models
 DECODE_ERRORS = (ValueError, RuntimeError, OverflowError, AssertionError)
@@ -109,16 +113,23 @@ def _prepared(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither
 
 def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_coords: np.ndarray | None,
            nesting: int, side: np.ndarray | None = None, side_counts: np.ndarray | None = None,
-           anchor: bool = False) -> np.ndarray:
+           anchor: bool = False, rank_counts: np.ndarray | None = None) -> np.ndarray:
     """Compress integer coordinates (int64 ``[N, L]``) to uint32 words; ``side`` symbols (audio gains, ``[N, B]``),
     if given, go first in row-major order, column ``b`` against the fixed integer pmf ``side_counts[b]`` (each row
-    summing to 2^16). ``anchor``: coder version 0.6 (the anchor swap)."""
+    summing to 2^16). ``anchor``: coder version 0.6 (the anchor swap); ``rank_counts``: version 0.7 (the rank code
+    with this pmf)."""
     coords, dither = _prepared(tables, lattice, coords, dither_coords, nesting, anchor)
     encoder = constriction.stream.queue.RangeEncoder()
     if side is not None:
         if side_counts is None:
             raise ValueError("side symbols need their table")
         encoder.encode(side.reshape(-1).astype(np.int32), _categorical(), _side_probabilities(side_counts, len(side)))
+    if rank_counts is not None:
+        p, order = rankcode.candidate_order(tables, lattice, dither, nesting)
+        rank = rankcode.ranks(coords, p, order, lattice)
+        encoder.encode(rank.astype(np.int32), _rank_model(rank_counts))
+        rest = rank == order.shape[1]
+        coords, dither = coords[rest], [d[rest] for d in dither]
     for j, shift, bucket in _conditions(tables, lattice, coords, dither, nesting):
         symbols = coords[:, j] + shift - tables.low[j]
         escape = (symbols < 0) | (symbols >= tables.size[j] - 1)
@@ -137,7 +148,7 @@ def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_co
 def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int,
            dither_coords: np.ndarray | None, nesting: int, side_count: int = 0,
            side_counts: np.ndarray | None = None, coded: Callable[[np.ndarray], np.ndarray] | None = None,
-           anchor: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+           anchor: bool = False, rank_counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Inverse of `encode`: int64 ``[count, L]`` coordinates, and the side symbols (int64 ``[side_count, B]``, B
     the rows of ``side_counts``) or None when ``side_count`` is 0. With ``coded``, a function of the side symbols
     that says (bool ``[count]``) which vectors the encoder coded, only those rows' coordinates are read (the
@@ -153,9 +164,27 @@ def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int
         mask = coded(side)
         count = int(mask.sum())
         dither_coords = None if dither_coords is None else dither_coords[mask]
-    coords = np.zeros((count, lattice.dim), dtype=np.int64)
     _check_codable(lattice, tables)
     dither = _native_dither(lattice, dither_coords, count)
+    if rank_counts is not None:
+        p, order = rankcode.candidate_order(tables, lattice, dither, nesting)
+        rank = decoder.decode(_rank_model(rank_counts), count).astype(np.int64) if count else np.zeros(0, np.int64)
+        ranked = rankcode.points(rank, p, order, lattice)
+        rest = rank == order.shape[1]
+        ranked[rest] = _decode_box(decoder, tables, lattice, int(rest.sum()), [d[rest] for d in dither], nesting,
+                                   False)
+        return ranked, side
+    return _decode_box(decoder, tables, lattice, count, dither, nesting, anchor), side
+
+
+def _rank_model(counts: np.ndarray) -> object:
+    return constriction.stream.model.Categorical(counts.astype(np.float64) / float(1 << 16), perfect=False)
+
+
+def _decode_box(decoder: object, tables: CodingTables, lattice: Lattice, count: int, dither: list[np.ndarray],
+                nesting: int, anchor: bool) -> np.ndarray:
+    """The box-coded coordinates of ``count`` vectors (swapped back under the anchor swap)."""
+    coords = np.zeros((count, lattice.dim), dtype=np.int64)
     for j, shift, bucket in _conditions(tables, lattice, coords, dither, nesting):
         symbols = decoder.decode(_categorical(), tables.probabilities(j, bucket)).astype(np.int64)
         values = symbols + tables.low[j]
@@ -167,7 +196,7 @@ def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int
         coords[:, j] = values - shift
     if anchor:
         coords = anchor_swap.swap(coords, *anchor_swap.anchor_points(tables, lattice, dither, nesting))
-    return coords, side
+    return coords
 
 
 def _side_probabilities(counts: np.ndarray, count: int) -> np.ndarray:
@@ -178,10 +207,17 @@ def _side_probabilities(counts: np.ndarray, count: int) -> np.ndarray:
 
 
 def table_bits(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_coords: np.ndarray | None,
-               nesting: int, anchor: bool = False) -> float:
-    """The ideal code length (bits) of ``coords`` under the integer tables, escapes at 32 extra bits."""
+               nesting: int, anchor: bool = False, rank_counts: np.ndarray | None = None) -> float:
+    """The ideal code length (bits) of ``coords`` under the integer tables (and the rank pmf), escapes at 32 extra
+    bits."""
     coords, dither = _prepared(tables, lattice, coords, dither_coords, nesting, anchor)
     total = 0.0
+    if rank_counts is not None:
+        p, order = rankcode.candidate_order(tables, lattice, dither, nesting)
+        rank = rankcode.ranks(coords, p, order, lattice)
+        total += float(np.sum(16 - np.log2(rank_counts[rank].astype(np.float64))))
+        rest = rank == order.shape[1]
+        coords, dither = coords[rest], [d[rest] for d in dither]
     for j, shift, bucket in _conditions(tables, lattice, coords, dither, nesting):
         symbols = coords[:, j] + shift - tables.low[j]
         escape = (symbols < 0) | (symbols >= tables.size[j] - 1)

@@ -38,13 +38,29 @@ def evaluate(model: LTCModel, source: Source, randomness: Randomness, count: int
         voronoi = model.prior.voronoi_bits(rec.centers[:VORONOI_VECTORS].float(), model.lattice, VORONOI_SAMPLES, rng)
     return Metrics(
         randomness=str(randomness),
-        rate=float(rec.bits.double().mean()) / n,
+        rate=(rank_code_bits(model, x.numpy(), randomness, rng) if model.rank_counts is not None
+              else float(rec.bits.double().mean())) / n,
         rate_voronoi=float(voronoi.double().mean()) / n,
         mse=float(((x_np - x_hat) ** 2).mean()),
         sw2=float(theory.sliced_w2_squared(x_np, x_hat, directions=directions)),
         w2_gaussian=float(theory.fitted_gaussian_w2_squared(x_np, x_hat)) / n if source.gaussian else None,
         vectors=count,
     )
+
+
+def rank_code_bits(model: LTCModel, x: np.ndarray, randomness: Randomness, rng: np.random.Generator) -> float:
+    """Mean code length (bits per vector) of ``x`` under a rank-coded model's integer tables, with the dither
+    drawn on the codec's grid (the rank code is defined on exact dither, see `rankcode`)."""
+    from ltccodec import entropy, rankcode
+    from ltccodec.codec import nesting_of
+    from ltccodec.prior import freeze_tables
+
+    tables = model.tables if model.tables is not None else freeze_tables(model.prior, model.lattice)
+    nesting = nesting_of(randomness)
+    dither_coords, u = rankcode.grid_dither(model.lattice, len(x), nesting, rng)
+    coords = model.to_symbols(torch.from_numpy(x), u)
+    return entropy.table_bits(tables, model.lattice, coords, dither_coords, nesting,
+                              rank_counts=model.rank_counts) / len(x)
 
 
 def evaluate_audio(model: LTCModel, source: Source, randomness: Randomness, seed: int = EVAL_SEED) -> Metrics:

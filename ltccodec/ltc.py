@@ -33,6 +33,7 @@ class ModelConfig:
     transform: TransformConfig
     lattice: str  # the block lattice, e.g. "E8"; the latent uses a power of it
     anchor: bool = False  # code with the anchor swap (`anchor`): streams of coder version 0.6
+    rank: bool = False  # code with the rank code (`rankcode`): streams of coder version 0.7
 
     def latent_lattice(self) -> Lattice:
         return covering(self.lattice, self.transform.latent)
@@ -65,6 +66,7 @@ class LTCModel(nn.Module):
         self.tables: CodingTables | None = None  # integer coding tables, set when loaded from a model file
         self.gain_counts: np.ndarray | None = None  # audio: integer pmf of the gain symbols (side information)
         self.anchor: np.ndarray | None = None  # μ of the anchor swap (latent units), see `refresh_anchor`
+        self.rank_counts: np.ndarray | None = None  # the rank code's integer pmf (`rankcode`), set by training
 
     def refresh_anchor(self) -> None:
         """With ``config.anchor``: read ``μ`` off the coding tables (the model file's, else frozen from the prior

@@ -76,6 +76,7 @@ class ModelCard:
     framing: Framing | None = None  # audio models: how a waveform becomes vectors
     centroid: bool = False  # the decoder uses the prior's mean over each cell (TransformConfig.centroid)
     anchor: bool = False  # streams use the anchor swap (coder version 0.6, see `anchor`)
+    rank: bool = False  # streams use the rank code (coder version 0.7, see `rankcode`); weights hold rank.counts
     data: str = ""  # where the training and test data came from and how they were split
     # what turns the source's raw values into the coded ones (physics: `sources.physics.Scaling`): "log1p" lists
     # the columns coded as log(1 + value), then each column is (value - mean) / std
@@ -92,7 +93,7 @@ class ModelCard:
 
         kind = TransformKind(self.transform)
         return ModelConfig(TransformConfig(kind, self.source_dim, self.latent_dim, self.width, self.depth,
-                                           self.channels, self.centroid), self.lattice, self.anchor)
+                                           self.channels, self.centroid), self.lattice, self.anchor, self.rank)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=False) + "\n"
@@ -113,7 +114,7 @@ def card_for(model: LTCModel, name: str, source: str, training: Training,
     t = model.config.transform
     return ModelCard(name, source, model.config.lattice, t.kind.value, t.n, t.latent, t.width, t.depth, t.channels,
                      float(model.dither_scale.detach()), training, metrics, framing=framing, centroid=t.centroid,
-                     data=data, standardize=standardize, anchor=model.config.anchor)
+                     data=data, standardize=standardize, anchor=model.config.anchor, rank=model.config.rank)
 
 
 def weights_bytes(model: LTCModel, buckets: int = tables_format.BUCKETS) -> bytes:
@@ -133,6 +134,8 @@ def weights_bytes(model: LTCModel, buckets: int = tables_format.BUCKETS) -> byte
         tensors.update({f"tables.{k}": torch.from_numpy(v) for k, v in packed.items()})
     if model.gain_counts is not None:
         tensors["side.gain_counts"] = torch.from_numpy(model.gain_counts.astype(np.int32))
+    if model.rank_counts is not None:
+        tensors["rank.counts"] = torch.from_numpy(model.rank_counts.astype(np.int32))
     return save_tensors(tensors, metadata={"format": FORMAT})
 
 
@@ -179,6 +182,7 @@ class Verified:
     weights: dict[str, np.ndarray]  # float32, the torch state dict's names
     tables: tables_format.CodingTables | None
     gain_counts: np.ndarray | None  # int64, audio models
+    rank_counts: np.ndarray | None = None  # int64 [K + 2], rank-coded models
 
 
 def read_verified(path: Path) -> Verified:
@@ -204,7 +208,8 @@ def read_verified(path: Path) -> Verified:
         tensors = load_numpy(data)
     except (SafetensorError, ValueError) as error:
         raise LtcError(f"{stem}.safetensors is not a valid safetensors file ({error})") from None
-    weights = {k: v.astype(np.float32) for k, v in tensors.items() if not k.startswith(("tables.", "side."))}
+    weights = {k: v.astype(np.float32) for k, v in tensors.items()
+               if not k.startswith(("tables.", "side.", "rank."))}
     tables = None
     if "tables.counts" in tensors:
         try:
@@ -221,7 +226,24 @@ def read_verified(path: Path) -> Verified:
             raise LtcError(f"{stem}: the gain table does not fit the model's framing")
     elif card.framing is not None:
         raise LtcError(f"{stem}: an audio model without a gain table")
-    return Verified(card, weights, tables, gain_counts)
+    return Verified(card, weights, tables, gain_counts, _rank_counts(stem, card, tensors))
+
+
+def _rank_counts(stem: Path, card: ModelCard, tensors: dict[str, np.ndarray]) -> np.ndarray | None:
+    """The rank code's pmf of a rank-coded model, checked against its lattice's candidate count."""
+    if not card.rank:
+        return None
+    from ltccodec import rankcode
+    from ltccodec.lattice import covering
+
+    counts = tensors.get("rank.counts")
+    lattice = covering(card.lattice, card.latent_dim)
+    if counts is None or not rankcode.supports(lattice):
+        raise LtcError(f"{stem}: a rank-coded model without a usable rank table")
+    counts = counts.astype(np.int64)
+    if counts.shape != (len(rankcode.shell(lattice)[0]) + 2,) or np.any(counts < 1) or counts.sum() != 1 << 16:
+        raise LtcError(f"{stem}: the rank table does not fit the model's lattice")
+    return counts
 
 
 def load(path: Path) -> tuple[LTCModel, ModelCard]:
@@ -237,7 +259,7 @@ def load(path: Path) -> tuple[LTCModel, ModelCard]:
     except RuntimeError as error:
         raise LtcError(f"{stem_of(path)}: weights do not fit the card ({str(error).splitlines()[0]})") from None
     model.eval()
-    model.tables, model.gain_counts = verified.tables, verified.gain_counts
+    model.tables, model.gain_counts, model.rank_counts = verified.tables, verified.gain_counts, verified.rank_counts
     return model, verified.card
 
 

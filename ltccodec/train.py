@@ -22,7 +22,7 @@ from ltccodec.framing import gain_pmf
 from ltccodec.lattice import by_name
 from ltccodec.ltc import LTCModel, ModelConfig, random_directions, sliced_w2_squared
 from ltccodec.randomness import Randomness
-from ltccodec.sources import source_by_name
+from ltccodec.sources import Source, source_by_name
 from ltccodec.tables import quantize_pmf
 from ltccodec.transforms import TransformConfig, TransformKind
 
@@ -51,6 +51,7 @@ class TrainConfig:
     train_analysis: bool = True  # False: keep the analysis transform at its initial value (a fixed step size)
     centroid: bool = False  # decode to the prior's mean over each cell (see prior.box_centroids)
     anchor: bool = False  # code with the anchor swap (see `anchor`), trained with it in the rate term
+    rank: bool = False  # code with the rank code (see `rankcode`); its pmf is measured on the source after training
     perception: str = "sw2"  # the λ2 term: "sw2" (sliced W2², vectors) or "critic" (WGAN-GP critic, 28×28 images)
     critic_steps: int = 2  # critic updates per codec update ("critic")
     critic_eval_steps: int = 600  # updates of the fresh critic that measures W1 for the card ("critic")
@@ -76,7 +77,7 @@ class TrainConfig:
         except ValueError:
             raise UsageError(f"unknown transform {self.transform!r}: linear, mlp, diagonal or conv28") from None
         return ModelConfig(TransformConfig(kind, source.dim, latent, channels=self.channels, centroid=self.centroid),
-                           self.lattice, self.anchor)
+                           self.lattice, self.anchor, self.rank)
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,8 @@ def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str
     model.eval()
     modelfile.round_weights(model)
     model.refresh_anchor()  # from the tables the model file will hold
+    if config.rank:
+        model.rank_counts = _rank_counts(model, source, randomness, config.seed)
     framing = getattr(source, "framing", None)
     if framing is not None:  # audio: the gains' integer table, then whole-recording figures
         model.gain_counts = quantize_pmf(gain_pmf(source.train_gains, framing))
@@ -165,6 +168,21 @@ def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str
     card = modelfile.card_for(model, name, source.name, training, (metrics,), framing, source.description,
                               None if scaling is None else scaling.to_card())
     return modelfile.save(model, card, out)
+
+
+def _rank_counts(model: LTCModel, source: Source, randomness: Randomness, seed: int) -> np.ndarray:
+    """The rank code's pmf, measured on 65,536 fresh source vectors under the codec's dither grid."""
+    from ltccodec import rankcode
+    from ltccodec.codec import nesting_of
+    from ltccodec.prior import freeze_tables
+
+    if not rankcode.supports(model.lattice):
+        raise UsageError(f"the rank code needs small blocks (Z, D4, E8 and their powers), not {model.lattice.name}")
+    rng = np.random.default_rng([seed, 7])
+    x = source.sample(65_536, rng).astype(np.float32)
+    return rankcode.estimate_counts(lambda v, u: model.to_symbols(torch.from_numpy(v), u),
+                                    freeze_tables(model.prior, model.lattice), model.lattice, x,
+                                    nesting_of(randomness), rng)
 
 
 def _scaled_identity(model: LTCModel, scale: float, gain: float = 1.0) -> None:

@@ -56,6 +56,7 @@ def main() -> int:
                         help="Fixed-step SD-construction models at these MSEs instead of the λ1 grid")
     parser.add_argument("--anchor", action="store_true",
                         help="Train with the anchor swap (models named ...-aD / ...-lL-a)")
+    parser.add_argument("--rank", action="store_true", help="Code with the rank code (models named ...-rD / ...-lL-r)")
     parser.add_argument("--lambda-perception", default="100")
     parser.add_argument("--epochs", default="10")
     parser.add_argument("--steps-per-epoch", default="300")
@@ -71,9 +72,10 @@ def main() -> int:
 
     def run(item: tuple[str, str, str]) -> str:
         lattice, mode, point = item
-        name = model_name(args.dim, lattice, mode, point, ("a" if args.anchor else "d") if args.distortions else "l")
-        if args.anchor and not args.distortions:
-            name += "-a"
+        tag = "r" if args.rank else "a" if args.anchor else ""
+        name = model_name(args.dim, lattice, mode, point, (tag or "d") if args.distortions else "l")
+        if tag and not args.distortions:
+            name += f"-{tag}"
         if (args.out / "models" / f"{name}.json").exists():
             return f"{name}: exists"
         extra, lam = [], point
@@ -88,7 +90,7 @@ def main() -> int:
                "--lambda-mse", lam, "--lambda-perception", args.lambda_perception, "--epochs", args.epochs,
                "--steps-per-epoch", args.steps_per_epoch, "--batch-size", args.batch_size, "--name", name,
                "--out-dir", str(args.out / "models"), "--run-dir", str(args.out / "runs" / name), "--quiet",
-               *(["--anchor"] if args.anchor else [])]
+               *(["--anchor"] if args.anchor else []), *(["--rank"] if args.rank else [])]
         done = subprocess.run(cmd, env=env, capture_output=True, text=True)
         if done.returncode:
             return f"{name}: FAILED\n{done.stderr}"

@@ -1,0 +1,128 @@
+"""The rank code (coder version 0.7): at low rate, code which of the anchor's nearest lattice points was picked.
+
+At low rate the latent sits near the prior's mode ``μ`` and the quantizer picks one of a handful of lattice points
+around ``μ − u``. The box pmf prices them by generator boxes that do not match their Voronoi cells, and costs
+0.07–0.26 bit/dim more than the ideal on the E8 SD construction (docs/results.md). The rank code orders the
+candidates — the anchor's closest point ``p`` (`anchor`) and its neighbours ``p + s``, ``s`` a minimal vector of one
+block — by their distance to ``μ − u``, and codes the rank of the chosen point against a fixed integer pmf stored
+with the model (``rank.counts``: one weight per rank and a last one for "none of them", summing to 2^16). A point
+outside the candidates is coded with the box pmf after all ranks of the frame.
+
+Distances are compared exactly: with the anchor's offset ``t·Q·a`` (integers, see `anchor`), each candidate's key is
+``Q·a·|s|² − 2⟨(t − p)·Q·a, s⟩`` in the block's native frame (the squared distance minus that of ``p``, times
+``Q·a``); ``p`` has key 0 and ties keep the candidate order (``p``, then the shell block by block in lexicographic
+order of its native coordinates). Lattices whose blocks are small (Z1, A2, D4, E8 and their powers) can use it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from functools import lru_cache
+
+import numpy as np
+
+from ltccodec import anchor as anchor_swap
+from ltccodec.lattice import Lattice, coset_dither
+from ltccodec.lattice.base import Block
+from ltccodec.tables import CodingTables
+
+MAX_BLOCK_DIM = 8
+
+
+def supports(lattice: Lattice) -> bool:
+    """Whether the rank code is defined for ``lattice``: small blocks of one kind at one scale, native frame."""
+    first = lattice.blocks[0]
+    return all(b.name == first.name and b.embedding is None and b.dim <= MAX_BLOCK_DIM for b in lattice.blocks) \
+        and len(set(lattice.scales)) == 1
+
+
+@lru_cache(maxsize=16)
+def _block_shell(block: Block) -> tuple[np.ndarray, np.ndarray]:
+    """(native points, integer coordinates) of the block's minimal nonzero vectors, lexicographic in the native
+    points; found among native points with every entry in [-2, 2]."""
+    grid = np.array(list(itertools.product(range(-2, 3), repeat=block.native_dim)), dtype=np.float64)
+    grid = grid[np.any(grid != 0, axis=1)]
+    members = grid[np.all(block.nearest_native(grid) == grid, axis=1)]
+    norms = (members * members).sum(axis=1)
+    shell = members[norms == norms.min()].astype(np.int64)  # already lexicographic (product order)
+    coords = np.rint(shell @ np.linalg.inv(block.basis.astype(np.float64))).astype(np.int64)
+    if not np.array_equal(coords @ block.basis, shell):
+        raise ValueError(f"{block.name}: shell coordinates are not integral")
+    return shell, coords
+
+
+def shell(lattice: Lattice) -> tuple[np.ndarray, np.ndarray]:
+    """(native offsets int64 ``[K, L]``, coordinate offsets int64 ``[K, L]``) of the candidates other than ``p``:
+    each block's minimal vectors in that block, blocks in order."""
+    if not supports(lattice):
+        raise ValueError(f"{lattice.name}: the rank code needs small blocks of one kind (Z, A2, D4, E8 powers)")
+    native, coords, lo = [], [], 0
+    for block in lattice.blocks:
+        s, k = _block_shell(block)
+        pad_n = np.zeros((len(s), lattice.dim), dtype=np.int64)
+        pad_k = np.zeros((len(s), lattice.dim), dtype=np.int64)
+        pad_n[:, lo:lo + block.dim], pad_k[:, lo:lo + block.dim] = s, k
+        native.append(pad_n)
+        coords.append(pad_k)
+        lo += block.dim
+    return np.concatenate(native), np.concatenate(coords)
+
+
+def candidate_order(tables: CodingTables, lattice: Lattice, dither_native: list[np.ndarray],
+                    nesting: int) -> tuple[np.ndarray, np.ndarray]:
+    """(``p`` coordinates int64 ``[N, L]``, candidate indices int64 ``[N, K + 1]`` from nearest to farthest,
+    index 0 being ``p`` and ``i ≥ 1`` shell vector ``i − 1``)."""
+    offsets, p = anchor_swap.anchor_offsets(tables, lattice, dither_native, nesting)
+    scale = tables.buckets * nesting
+    native_shell, _ = shell(lattice)
+    diff = offsets - scale * np.concatenate(lattice.native_from_coords(p), axis=1)  # (t − p)·Q·a, native
+    keys = scale * (native_shell * native_shell).sum(axis=1)[None, :] - 2 * (diff @ native_shell.T)
+    keys = np.concatenate([np.zeros((len(p), 1), dtype=np.int64), keys], axis=1)
+    return p, np.argsort(keys, axis=1, kind="stable")
+
+
+def ranks(coords: np.ndarray, p: np.ndarray, order: np.ndarray, lattice: Lattice) -> np.ndarray:
+    """The rank of each row of ``coords`` among its candidates (int64 ``[N]``), ``K + 1`` for none of them."""
+    _, shell_coords = shell(lattice)
+    offsets = np.concatenate([np.zeros((1, lattice.dim), dtype=np.int64), shell_coords])  # [K + 1, L]
+    delta = coords - p
+    match = np.all(delta[:, None, :] == offsets[None, :, :], axis=2)  # [N, K + 1]
+    index = np.where(match.any(axis=1), match.argmax(axis=1), -1)
+    at = order == index[:, None]
+    return np.where(index >= 0, at.argmax(axis=1), order.shape[1])
+
+
+def points(rank: np.ndarray, p: np.ndarray, order: np.ndarray, lattice: Lattice) -> np.ndarray:
+    """Inverse of `ranks` for the rows whose rank is a candidate's: their coordinates ``[N, L]`` (rows with the
+    escape rank are left at ``p``)."""
+    _, shell_coords = shell(lattice)
+    offsets = np.concatenate([np.zeros((1, lattice.dim), dtype=np.int64), shell_coords])
+    inside = rank < order.shape[1]
+    index = order[np.arange(len(rank)), np.where(inside, rank, 0)]
+    return p + np.where(inside[:, None], offsets[index], 0)
+
+
+def grid_dither(lattice: Lattice, count: int, nesting: int,
+                rng: np.random.Generator) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(dither coordinates of ``a·u``, dither ``u``) drawn as the codec draws them (uniform digits on the
+    ``nesting`` grid; SD uses its 2^16 grid), or (None, None) without shared dither."""
+    if nesting == 1:
+        return None, None
+    return coset_dither(lattice, rng.integers(0, nesting, size=(count, lattice.dim)), nesting)
+
+
+def estimate_counts(to_symbols: Callable[[np.ndarray, np.ndarray | None], np.ndarray], tables: CodingTables,
+                    lattice: Lattice, x: np.ndarray, nesting: int, rng: np.random.Generator,
+                    precision: int = 16) -> np.ndarray:
+    """The integer rank pmf (int64 ``[K + 2]``, summing to ``2**precision``, every entry ≥ 1) from the ranks of
+    source vectors ``x`` under dither drawn as the codec draws it (uniform digits on the ``nesting`` grid)."""
+    from ltccodec.tables import quantize_pmf
+
+    dither_coords, u = grid_dither(lattice, len(x), nesting, rng)
+    native = [np.zeros((len(x), b.native_dim), dtype=np.int64) for b in lattice.blocks] if dither_coords is None \
+        else lattice.native_from_coords(dither_coords)
+    coords = to_symbols(x, u)
+    p, order = candidate_order(tables, lattice, native, nesting)
+    counts = np.bincount(ranks(coords, p, order, lattice), minlength=order.shape[1] + 1).astype(np.float64)
+    return quantize_pmf(counts + 0.5, precision)
