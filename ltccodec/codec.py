@@ -467,20 +467,25 @@ def _check_output_size(header: Header, limit: int | None) -> None:
                        f"(raise it with --max-output-bytes or ${MAX_OUTPUT_ENV} if you trust this file)")
 
 
-def _min_bits_per_vector(loaded: LoadedModel) -> float:
+def _min_bits_per_vector(loaded: LoadedModel, version: tuple[int, int, int] = entropy.CODER_VERSION) -> float:
     """The fewest bits any vector can cost under the model's integer tables: per coordinate (and gain band) the
-    cost of its most probable symbol in its most favourable bucket. A frame's payload can hold no more vectors
-    than its bits divided by this, which bounds what a small file can make the decoder produce."""
+    cost of its most probable symbol in its most favourable bucket; under the rank code (version 0.7), the cost
+    of its most probable rank (every rank weighs at least 1 in 2^16, so this stays above 0.005 bits). A frame's
+    payload can hold no more vectors than its bits divided by this, which bounds what a small file can make the
+    decoder produce."""
     tables = loaded.model.tables
     assert tables is not None
     if loaded.model.gain_counts is not None:  # audio: a silent vector costs its gains only
         return float(np.sum(16 - np.log2(loaded.model.gain_counts.max(axis=1).astype(np.float64))))
+    ranks = _rank_counts(loaded, version)
+    if ranks is not None:
+        return float(16 - np.log2(float(ranks.max())))
     most = np.array([tables.counts[j, :, : tables.size[j]].max() for j in range(tables.latent)], dtype=np.float64)
     return float(np.sum(tables.precision - np.log2(most)))
 
 
 def _check_payload_can_hold(header: Header, loaded: LoadedModel) -> None:
-    least = _min_bits_per_vector(loaded)
+    least = _min_bits_per_vector(loaded, header.coder_version)
     for index, (count, frame) in enumerate(zip(header.frame_sizes(), header.frames, strict=True)):
         if count * least > 8 * frame.size + CODER_SLACK_BITS:
             raise container.FormatError(f"frame {index} declares {count} vectors, more than its {frame.size} payload "

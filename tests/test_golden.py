@@ -23,12 +23,13 @@ GOLDEN = Path(__file__).parent / "data" / "golden"
 NONCE = bytes.fromhex("0f1e2d3c4b5a69788796a5b4c3d2e1f0")
 CASES = [("golden-e8", m) for m in ("none", "pd", "1bits", "nesting3", "sd")] + [
     ("golden-leech", "sd"), ("golden-leech", "2bits"), ("golden-bw16", "nesting3"), ("golden-z", "pd")] + [
-    ("golden-e8a", m) for m in ("none", "nesting3", "sd")]  # coder version 0.6: the anchor swap
+    ("golden-e8a", m) for m in ("none", "nesting3", "sd")] + [  # coder version 0.6: the anchor swap
+    ("golden-e8r", m) for m in ("none", "nesting3", "sd")]  # coder version 0.7: the rank code
 _SOURCES = {"golden-e8": "test-e8", "golden-leech": "test-leech", "golden-bw16": "test-bw16", "golden-z": "test-z",
-            "golden-e8a": "test-e8a"}
+            "golden-e8a": "test-e8a", "golden-e8r": "test-e8r"}
 AUDIO_CASES = [("golden-audio", m) for m in ("none", "sd", "2bits")]
 COMPACT_CASES = [("golden-e8", m) for m in ("none", "sd", "nesting3")] + [
-    ("golden-e8a", "sd")]  # the compact profile, first 3 vectors
+    ("golden-e8a", "sd"), ("golden-e8r", "sd")]  # the compact profile, first 3 vectors
 REGENERATE = os.environ.get("LTC_REGENERATE_GOLDEN") == "1"
 
 

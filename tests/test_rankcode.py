@@ -1,0 +1,96 @@
+"""The rank code (coder version 0.7): candidates, exact order, streams."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ltccodec import codec, container, entropy, keyed, rankcode, registry
+from ltccodec.lattice import by_name, coset_dither
+from ltccodec.randomness import Randomness
+
+from .test_anchor import _tables
+
+GOLDEN = Path(__file__).parent / "data" / "golden"
+
+
+@pytest.mark.parametrize("name, count", [("Z1^4", 8), ("Z8", 16), ("D4", 24), ("E8", 240), ("E8^2", 480)])
+def test_the_shell_is_each_blocks_minimal_vectors(name, count):
+    lattice = by_name(name)
+    native, coords = rankcode.shell(lattice)
+    assert len(native) == len(coords) == count  # the kissing numbers, block by block
+    points = lattice.from_coords(coords)
+    norms = (points**2).sum(axis=1)
+    np.testing.assert_allclose(norms, norms[0])
+    assert len(np.unique(coords, axis=0)) == count
+
+
+@pytest.mark.parametrize("name", ["BW16", "Leech", "A2", "E8xD4"])
+def test_big_or_mixed_lattices_have_no_rank_code(name):
+    assert not rankcode.supports(by_name(name))
+    with pytest.raises(ValueError, match="rank code"):
+        rankcode.shell(by_name(name))
+
+
+@pytest.mark.parametrize("name, nesting", [("E8", 1 << 16), ("E8", 3), ("D4", 2), ("Z1^4", 1 << 16), ("E8^2", 1)])
+def test_candidates_come_in_order_of_distance_and_ranks_invert(name, nesting):
+    lattice = by_name(name)
+    tables = _tables(lattice.dim, peak=(2, 4))
+    rng = np.random.default_rng(6)
+    count = 400
+    if nesting > 1:
+        dither_coords, u = coset_dither(lattice, rng.integers(0, nesting, (count, lattice.dim)), nesting)
+        native = lattice.native_from_coords(dither_coords)
+    else:
+        u, native = np.zeros((count, lattice.dim)), [np.zeros((count, b.dim), np.int64) for b in lattice.blocks]
+    p, order = rankcode.candidate_order(tables, lattice, native, nesting)
+    from ltccodec import anchor
+
+    target = anchor.anchor_latent(tables, lattice) - u
+    _, shell = rankcode.shell(lattice)
+    offsets = np.concatenate([np.zeros((1, lattice.dim), np.int64), shell])
+    cands = lattice.from_coords(p[:, None, :] + offsets[None])  # [N, K + 1, L]
+    dist = ((cands - target[:, None, :]) ** 2).sum(axis=2)
+    ordered = np.take_along_axis(dist, order, axis=1)
+    assert np.all(np.diff(ordered, axis=1) >= -1e-9)  # nearest first
+    assert np.all(order[:, 0] == 0) or nesting in (2, 3)  # p first (ties on cell boundaries aside)
+    picks = rng.integers(0, len(offsets), count)
+    coords = p + offsets[picks]
+    coords[::7] += 3  # far from every candidate: the escape rank
+    r = rankcode.ranks(coords, p, order, lattice)
+    escaped = r == len(offsets)
+    assert escaped[::7].all() and not escaped[np.arange(count) % 7 != 0].any()
+    np.testing.assert_array_equal(rankcode.points(r, p, order, lattice)[~escaped], coords[~escaped])
+
+
+def test_golden_rank_stream_uses_both_the_ranks_and_the_box_code():
+    loaded = registry.by_name("golden-e8r", dirs=[GOLDEN])
+    data = (GOLDEN / "golden-e8r.sd.ltc").read_bytes()
+    assert codec.read_info(io.BytesIO(data), dirs=[GOLDEN]).coder_version == entropy.RANK_VERSION
+    x = np.load(GOLDEN / "golden-e8r.input.npy")[:64]
+    rand = Randomness.parse("sd")
+    dither_coords, u = codec.frame_dither(loaded, rand, keyed.DEFAULT_KEY, bytes.fromhex(
+        "0f1e2d3c4b5a69788796a5b4c3d2e1f0"), 0, len(x))
+    coords = loaded.model.to_symbols(x, u)
+    tables, lattice = loaded.model.tables, loaded.model.lattice
+    p, order = rankcode.candidate_order(tables, lattice, lattice.native_from_coords(dither_coords), 1 << 16)
+    r = rankcode.ranks(coords, p, order, lattice)
+    assert (r == 0).sum() >= 5 and (r == order.shape[1]).sum() >= 1 and ((r > 0) & (r < order.shape[1])).any()
+    rank_bits = entropy.table_bits(tables, lattice, coords, dither_coords, 1 << 16, rank_counts=loaded.model.rank_counts)
+    box_bits = entropy.table_bits(tables, lattice, coords, dither_coords, 1 << 16)
+    assert rank_bits < box_bits
+
+
+def test_a_rank_stream_declaring_more_vectors_than_its_payload_can_hold_is_refused():
+    data = bytearray((GOLDEN / "golden-e8r.sd.ltc").read_bytes())
+    header = codec.read_info(io.BytesIO(bytes(data)), dirs=[GOLDEN])
+    loaded = registry.by_name("golden-e8r", dirs=[GOLDEN])
+    least = codec._min_bits_per_vector(loaded, entropy.RANK_VERSION)
+    assert least == 16 - np.log2(loaded.model.rank_counts.max())  # the likeliest rank, not the box code's minimum
+    assert least < codec._min_bits_per_vector(loaded, entropy.CODER_VERSION)
+    with pytest.raises(container.FormatError, match="can hold"):
+        codec._check_payload_can_hold(dataclasses.replace(header, vectors=10**6, frame_vectors=10**6), loaded)
