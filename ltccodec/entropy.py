@@ -125,10 +125,10 @@ def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_co
             raise ValueError("side symbols need their table")
         encoder.encode(side.reshape(-1).astype(np.int32), _categorical(), _side_probabilities(side_counts, len(side)))
     if rank_counts is not None:
-        p, order = rankcode.candidate_order(tables, lattice, dither, nesting)
-        rank = rankcode.ranks(coords, p, order, lattice)
+        p, keys = rankcode.candidate_keys(tables, lattice, dither, nesting)
+        rank = rankcode.ranks(coords, p, keys, lattice)
         encoder.encode(rank.astype(np.int32), _rank_model(rank_counts))
-        rest = rank == order.shape[1]
+        rest = rank == keys.shape[1]
         coords, dither = coords[rest], [d[rest] for d in dither]
     for j, shift, bucket in _conditions(tables, lattice, coords, dither, nesting):
         symbols = coords[:, j] + shift - tables.low[j]
@@ -167,10 +167,10 @@ def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int
     _check_codable(lattice, tables)
     dither = _native_dither(lattice, dither_coords, count)
     if rank_counts is not None:
-        p, order = rankcode.candidate_order(tables, lattice, dither, nesting)
+        p, keys = rankcode.candidate_keys(tables, lattice, dither, nesting)
         rank = decoder.decode(_rank_model(rank_counts), count).astype(np.int64) if count else np.zeros(0, np.int64)
-        ranked = rankcode.points(rank, p, order, lattice)
-        rest = rank == order.shape[1]
+        ranked = rankcode.points(rank, p, keys, lattice)
+        rest = rank == keys.shape[1]
         ranked[rest] = _decode_box(decoder, tables, lattice, int(rest.sum()), [d[rest] for d in dither], nesting,
                                    False)
         return ranked, side
@@ -213,10 +213,10 @@ def table_bits(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dithe
     coords, dither = _prepared(tables, lattice, coords, dither_coords, nesting, anchor)
     total = 0.0
     if rank_counts is not None:
-        p, order = rankcode.candidate_order(tables, lattice, dither, nesting)
-        rank = rankcode.ranks(coords, p, order, lattice)
+        p, keys = rankcode.candidate_keys(tables, lattice, dither, nesting)
+        rank = rankcode.ranks(coords, p, keys, lattice)
         total += float(np.sum(16 - np.log2(rank_counts[rank].astype(np.float64))))
-        rest = rank == order.shape[1]
+        rest = rank == keys.shape[1]
         coords, dither = coords[rest], [d[rest] for d in dither]
     for j, shift, bucket in _conditions(tables, lattice, coords, dither, nesting):
         symbols = coords[:, j] + shift - tables.low[j]

@@ -11,7 +11,8 @@ outside the candidates is coded with the box pmf after all ranks of the frame.
 Distances are compared exactly: with the anchor's offset ``t·Q·a`` (integers, see `anchor`), each candidate's key is
 ``Q·a·|s|² − 2⟨(t − p)·Q·a, s⟩`` in the block's native frame (the squared distance minus that of ``p``, times
 ``Q·a``); ``p`` has key 0 and ties keep the candidate order (``p``, then the shell block by block in lexicographic
-order of its native coordinates). Lattices whose blocks are small (Z1, A2, D4, E8 and their powers) can use it.
+order of its native coordinates): the order of the integers ``key·(K + 1) + index``. Lattices whose blocks are
+small (Z1, D4, E8 and their powers) can use it.
 """
 
 from __future__ import annotations
@@ -69,38 +70,63 @@ def shell(lattice: Lattice) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(native), np.concatenate(coords)
 
 
-def candidate_order(tables: CodingTables, lattice: Lattice, dither_native: list[np.ndarray],
-                    nesting: int) -> tuple[np.ndarray, np.ndarray]:
-    """(``p`` coordinates int64 ``[N, L]``, candidate indices int64 ``[N, K + 1]`` from nearest to farthest,
-    index 0 being ``p`` and ``i ≥ 1`` shell vector ``i − 1``)."""
+def candidate_keys(tables: CodingTables, lattice: Lattice, dither_native: list[np.ndarray],
+                   nesting: int) -> tuple[np.ndarray, np.ndarray]:
+    """(``p`` coordinates int64 ``[N, L]``, keys int64 ``[N, K + 1]``): candidate ``i``'s key is its distance key
+    times ``K + 1`` plus ``i`` (index 0 is ``p`` with distance key 0, ``i ≥ 1`` shell vector ``i − 1``), so keys are
+    distinct and their order is the candidates' rank order."""
     offsets, p = anchor_swap.anchor_offsets(tables, lattice, dither_native, nesting)
     scale = tables.buckets * nesting
     native_shell, _ = shell(lattice)
     diff = offsets - scale * np.concatenate(lattice.native_from_coords(p), axis=1)  # (t − p)·Q·a, native
-    keys = scale * (native_shell * native_shell).sum(axis=1)[None, :] - 2 * (diff @ native_shell.T)
-    keys = np.concatenate([np.zeros((len(p), 1), dtype=np.int64), keys], axis=1)
-    return p, np.argsort(keys, axis=1, kind="stable")
+    # |t − p| is within the covering radius, so every distance key is an integer far below 2^53: exact in float64
+    distance = float(scale) * (native_shell * native_shell).sum(axis=1)[None, :] \
+        - 2.0 * (diff.astype(np.float64) @ native_shell.T.astype(np.float64))
+    width = len(native_shell) + 1
+    keys = np.empty((len(p), width), dtype=np.int64)
+    keys[:, 0] = 0
+    keys[:, 1:] = distance.astype(np.int64) * width + np.arange(1, width)
+    return p, keys
 
 
-def ranks(coords: np.ndarray, p: np.ndarray, order: np.ndarray, lattice: Lattice) -> np.ndarray:
+def ranks(coords: np.ndarray, p: np.ndarray, keys: np.ndarray, lattice: Lattice) -> np.ndarray:
     """The rank of each row of ``coords`` among its candidates (int64 ``[N]``), ``K + 1`` for none of them."""
-    _, shell_coords = shell(lattice)
-    offsets = np.concatenate([np.zeros((1, lattice.dim), dtype=np.int64), shell_coords])  # [K + 1, L]
-    delta = coords - p
-    match = np.all(delta[:, None, :] == offsets[None, :, :], axis=2)  # [N, K + 1]
-    index = np.where(match.any(axis=1), match.argmax(axis=1), -1)
-    at = order == index[:, None]
-    return np.where(index >= 0, at.argmax(axis=1), order.shape[1])
+    index = _candidate_index(coords - p, lattice)
+    mine = keys[np.arange(len(keys)), np.maximum(index, 0)]
+    return np.where(index >= 0, (keys < mine[:, None]).sum(axis=1), keys.shape[1])
 
 
-def points(rank: np.ndarray, p: np.ndarray, order: np.ndarray, lattice: Lattice) -> np.ndarray:
+def points(rank: np.ndarray, p: np.ndarray, keys: np.ndarray, lattice: Lattice, head: int = 8) -> np.ndarray:
     """Inverse of `ranks` for the rows whose rank is a candidate's: their coordinates ``[N, L]`` (rows with the
-    escape rank are left at ``p``)."""
+    escape rank are left at ``p``). Ranks below ``head`` (most, at low rate) need only a partial sort."""
     _, shell_coords = shell(lattice)
     offsets = np.concatenate([np.zeros((1, lattice.dim), dtype=np.int64), shell_coords])
-    inside = rank < order.shape[1]
-    index = order[np.arange(len(rank)), np.where(inside, rank, 0)]
-    return p + np.where(inside[:, None], offsets[index], 0)
+    width = keys.shape[1]
+    index = np.zeros(len(rank), dtype=np.int64)
+    near = rank < min(head, width)
+    if near.any():
+        first = np.sort(np.partition(keys[near], min(head, width) - 1, axis=1)[:, :head], axis=1)
+        index[near] = first[np.arange(int(near.sum())), rank[near]] % width
+    far = (rank >= head) & (rank < width)
+    if far.any():
+        index[far] = np.sort(keys[far], axis=1)[np.arange(int(far.sum())), rank[far]] % width
+    return p + np.where((rank < width)[:, None], offsets[index], 0)
+
+
+def _candidate_index(delta: np.ndarray, lattice: Lattice) -> np.ndarray:
+    """The candidate index of each row of ``delta = coords − p`` (0 for ``p``, ``i`` for shell vector ``i − 1``),
+    −1 for none: rows are read as numbers in base ``2R + 1`` (R the largest shell coordinate) and looked up."""
+    _, shell_coords = shell(lattice)
+    offsets = np.concatenate([np.zeros((1, lattice.dim), dtype=np.int64), shell_coords])
+    reach = int(np.abs(offsets).max())
+    base = np.int64(2 * reach + 1) ** np.arange(lattice.dim, dtype=np.int64)
+    codes = (offsets + reach) @ base
+    sort = np.argsort(codes)
+    inside = np.all(np.abs(delta) <= reach, axis=1)
+    query = (np.where(inside[:, None], delta, 0) + reach) @ base
+    at = np.minimum(np.searchsorted(codes[sort], query), len(codes) - 1)
+    found = inside & (codes[sort][at] == query)
+    return np.where(found, sort[at], -1)
 
 
 def grid_dither(lattice: Lattice, count: int, nesting: int,
@@ -123,6 +149,6 @@ def estimate_counts(to_symbols: Callable[[np.ndarray, np.ndarray | None], np.nda
     native = [np.zeros((len(x), b.native_dim), dtype=np.int64) for b in lattice.blocks] if dither_coords is None \
         else lattice.native_from_coords(dither_coords)
     coords = to_symbols(x, u)
-    p, order = candidate_order(tables, lattice, native, nesting)
-    counts = np.bincount(ranks(coords, p, order, lattice), minlength=order.shape[1] + 1).astype(np.float64)
+    p, keys = candidate_keys(tables, lattice, native, nesting)
+    counts = np.bincount(ranks(coords, p, keys, lattice), minlength=keys.shape[1] + 1).astype(np.float64)
     return quantize_pmf(counts + 0.5, precision)

@@ -47,7 +47,8 @@ def test_candidates_come_in_order_of_distance_and_ranks_invert(name, nesting):
         native = lattice.native_from_coords(dither_coords)
     else:
         u, native = np.zeros((count, lattice.dim)), [np.zeros((count, b.dim), np.int64) for b in lattice.blocks]
-    p, order = rankcode.candidate_order(tables, lattice, native, nesting)
+    p, keys = rankcode.candidate_keys(tables, lattice, native, nesting)
+    order = np.argsort(keys, axis=1)
     from ltccodec import anchor
 
     target = anchor.anchor_latent(tables, lattice) - u
@@ -61,10 +62,11 @@ def test_candidates_come_in_order_of_distance_and_ranks_invert(name, nesting):
     picks = rng.integers(0, len(offsets), count)
     coords = p + offsets[picks]
     coords[::7] += 3  # far from every candidate: the escape rank
-    r = rankcode.ranks(coords, p, order, lattice)
+    r = rankcode.ranks(coords, p, keys, lattice)
     escaped = r == len(offsets)
     assert escaped[::7].all() and not escaped[np.arange(count) % 7 != 0].any()
-    np.testing.assert_array_equal(rankcode.points(r, p, order, lattice)[~escaped], coords[~escaped])
+    np.testing.assert_array_equal(rankcode.points(r, p, keys, lattice)[~escaped], coords[~escaped])
+    np.testing.assert_array_equal(rankcode.points(r, p, keys, lattice, head=1)[~escaped], coords[~escaped])
 
 
 def test_golden_rank_stream_uses_both_the_ranks_and_the_box_code():
@@ -77,10 +79,11 @@ def test_golden_rank_stream_uses_both_the_ranks_and_the_box_code():
         "0f1e2d3c4b5a69788796a5b4c3d2e1f0"), 0, len(x))
     coords = loaded.model.to_symbols(x, u)
     tables, lattice = loaded.model.tables, loaded.model.lattice
-    p, order = rankcode.candidate_order(tables, lattice, lattice.native_from_coords(dither_coords), 1 << 16)
-    r = rankcode.ranks(coords, p, order, lattice)
-    assert (r == 0).sum() >= 5 and (r == order.shape[1]).sum() >= 1 and ((r > 0) & (r < order.shape[1])).any()
-    rank_bits = entropy.table_bits(tables, lattice, coords, dither_coords, 1 << 16, rank_counts=loaded.model.rank_counts)
+    p, keys = rankcode.candidate_keys(tables, lattice, lattice.native_from_coords(dither_coords), 1 << 16)
+    r = rankcode.ranks(coords, p, keys, lattice)
+    assert (r == 0).sum() >= 5 and (r == keys.shape[1]).sum() >= 1 and ((r > 0) & (r < keys.shape[1])).any()
+    rank_bits = entropy.table_bits(tables, lattice, coords, dither_coords, 1 << 16,
+                                   rank_counts=loaded.model.rank_counts)
     box_bits = entropy.table_bits(tables, lattice, coords, dither_coords, 1 << 16)
     assert rank_bits < box_bits
 
@@ -94,3 +97,31 @@ def test_a_rank_stream_declaring_more_vectors_than_its_payload_can_hold_is_refus
     assert least < codec._min_bits_per_vector(loaded, entropy.CODER_VERSION)
     with pytest.raises(container.FormatError, match="can hold"):
         codec._check_payload_can_hold(dataclasses.replace(header, vectors=10**6, frame_vectors=10**6), loaded)
+
+
+def test_training_with_the_rank_code_measures_its_pmf_and_codes_near_the_ideal(tmp_path):
+    """E8, the SD construction as a fixed step at MSE 1.85, 300 steps: measured 0.061 bit/value in the card and
+    0.063 in real streams, against 0.31 for the box code of the same model (the ideal is 0.040, docs/results.md)."""
+    from ltccodec.train import TrainConfig, train
+
+    config = TrainConfig(source="gaussian:8", lattice="E8", randomness="sd", transform="linear", lambda_mse=1.0,
+                         lambda_perception=100.0, init_scale=0.020137, init_gain=0.075, train_analysis=False,
+                         epochs=1, steps_per_epoch=300, batch_size=256, rank=True, test_size=4000)
+    card = train(config, tmp_path / "run", tmp_path / "m", "m")
+    assert card.rank and card.metrics[0].rate < 0.09
+    loaded = registry.by_path(tmp_path / "m.json")
+    x = np.random.default_rng(3).normal(size=(8192, 8)).astype(np.float32)
+    data = codec.encode(x, loaded, "sd", nonce=bytes(16))
+    header = codec.read_info(io.BytesIO(data), dirs=[tmp_path])
+    assert header.coder_version == entropy.RANK_VERSION
+    stream_bits = 8 * header.payload_bytes / x.size
+    box_bits = entropy.table_bits(loaded.model.tables, loaded.model.lattice,
+                                  *_coords_and_dither(loaded, x[:4096]), 1 << 16) / x[:4096].size
+    assert stream_bits < 0.09 < 0.25 < box_bits
+    y = codec.decode(data, dirs=[tmp_path])
+    assert 1.7 < float(((x - y) ** 2).mean()) < 2.0
+
+
+def _coords_and_dither(loaded: registry.LoadedModel, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    dither_coords, u = codec.frame_dither(loaded, Randomness.parse("sd"), keyed.DEFAULT_KEY, bytes(16), 0, len(x))
+    return loaded.model.to_symbols(x, u), dither_coords
