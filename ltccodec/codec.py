@@ -28,6 +28,7 @@ from ltccodec.errors import LtcError, UsageError
 from ltccodec.lattice import coset_dither
 from ltccodec.media import Audio, FileFormat, Image, ImageFormat, SampleFormat, fit_length, resample
 from ltccodec.randomness import Mode, Randomness
+from ltccodec.rankcode import RankTable
 from ltccodec.registry import LoadedModel, by_name, by_path, is_path
 
 SD_GRID = 1 << 16  # shared dither of SD is drawn on Λ / 2^16: a fixed-point grid both sides reproduce
@@ -202,7 +203,7 @@ def _encode_frame(vectors: np.ndarray, gains: np.ndarray | None, loaded: LoadedM
         if u is not None:
             dither_coords, u = dither_coords[coded], u[coded]
     coords = loaded.model.to_symbols(x, u)
-    anchor, ranks = loaded.card.anchor, _rank_counts(loaded, entropy.version_for(loaded.card.anchor, loaded.card.rank))
+    anchor, ranks = loaded.card.anchor, _rank_table(loaded, entropy.version_for(loaded.card.anchor, loaded.card.rank))
     words = entropy.encode(tables, lattice, coords, dither_coords, nesting_of(rand), side, loaded.model.gain_counts,
                            anchor, ranks)
     payload = words.astype("<u4").tobytes()
@@ -213,7 +214,7 @@ def _encode_frame(vectors: np.ndarray, gains: np.ndarray | None, loaded: LoadedM
         def decodes_same(candidate: bytes) -> bool:
             try:
                 decoded, _ = entropy.decode(tables, lattice, np.frombuffer(candidate, dtype="<u4"), len(coords),
-                                            dither_coords, nesting, anchor=anchor, rank_counts=ranks)
+                                            dither_coords, nesting, anchor=anchor, rank_table=ranks)
             except entropy.DECODE_ERRORS:
                 return False
             return bool(np.array_equal(decoded, coords))
@@ -420,7 +421,7 @@ class StreamReader:
                 coords, side = entropy.decode(tables, lattice, words, count, dither_coords, header.nesting,
                                               count if spec is not None else 0, loaded.model.gain_counts, coded,
                                               anchor=header.coder_version == entropy.ANCHOR_VERSION,
-                                              rank_counts=_rank_counts(loaded, header.coder_version))
+                                              rank_table=_rank_table(loaded, header.coder_version))
                 if spec is not None:
                     gains = framing.gain_indices_from_deltas(side, spec)
                     active = ~framing.silent(gains, spec)
@@ -441,11 +442,11 @@ class StreamReader:
                 progress(done, total)
 
 
-def _rank_counts(loaded: LoadedModel, version: tuple[int, int, int]) -> np.ndarray | None:
+def _rank_table(loaded: LoadedModel, version: tuple[int, int, int]) -> RankTable | None:
     """The rank pmf a coder version needs (0.7), from the model; a model without one cannot code such streams."""
     if version != entropy.RANK_VERSION:
         return None
-    counts = getattr(loaded.model, "rank_counts", None)
+    counts = getattr(loaded.model, "rank_table", None)
     if counts is None:
         raise LtcError(f"the stream uses the rank code, and model {loaded.name} has no rank table")
     return counts
@@ -477,9 +478,9 @@ def _min_bits_per_vector(loaded: LoadedModel, version: tuple[int, int, int] = en
     assert tables is not None
     if loaded.model.gain_counts is not None:  # audio: a silent vector costs its gains only
         return float(np.sum(16 - np.log2(loaded.model.gain_counts.max(axis=1).astype(np.float64))))
-    ranks = _rank_counts(loaded, version)
+    ranks = _rank_table(loaded, version)
     if ranks is not None:
-        return float(16 - np.log2(float(ranks.max())))
+        return float(16 - np.log2(float(ranks.counts.max())))
     most = np.array([tables.counts[j, :, : tables.size[j]].max() for j in range(tables.latent)], dtype=np.float64)
     return float(np.sum(tables.precision - np.log2(most)))
 

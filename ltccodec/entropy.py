@@ -113,10 +113,10 @@ def _prepared(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither
 
 def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_coords: np.ndarray | None,
            nesting: int, side: np.ndarray | None = None, side_counts: np.ndarray | None = None,
-           anchor: bool = False, rank_counts: np.ndarray | None = None) -> np.ndarray:
+           anchor: bool = False, rank_table: rankcode.RankTable | None = None) -> np.ndarray:
     """Compress integer coordinates (int64 ``[N, L]``) to uint32 words; ``side`` symbols (audio gains, ``[N, B]``),
     if given, go first in row-major order, column ``b`` against the fixed integer pmf ``side_counts[b]`` (each row
-    summing to 2^16). ``anchor``: coder version 0.6 (the anchor swap); ``rank_counts``: version 0.7 (the rank code
+    summing to 2^16). ``anchor``: coder version 0.6 (the anchor swap); ``rank_table``: version 0.7 (the rank code
     with this pmf)."""
     coords, dither = _prepared(tables, lattice, coords, dither_coords, nesting, anchor)
     encoder = constriction.stream.queue.RangeEncoder()
@@ -124,10 +124,13 @@ def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_co
         if side_counts is None:
             raise ValueError("side symbols need their table")
         encoder.encode(side.reshape(-1).astype(np.int32), _categorical(), _side_probabilities(side_counts, len(side)))
-    if rank_counts is not None:
+    if rank_table is not None:
         p, keys = rankcode.candidate_keys(tables, lattice, dither, nesting)
         rank = rankcode.ranks(coords, p, keys, lattice)
-        encoder.encode(rank.astype(np.int32), _rank_model(rank_counts))
+        context = rankcode.contexts(keys, rank_table, tables.buckets * nesting)
+        for c, counts in enumerate(rank_table.counts):  # context by context, each in vector order
+            if np.any(context == c):
+                encoder.encode(rank[context == c].astype(np.int32), _rank_model(counts))
         rest = rank == keys.shape[1]
         coords, dither = coords[rest], [d[rest] for d in dither]
     for j, shift, bucket in _conditions(tables, lattice, coords, dither, nesting):
@@ -148,7 +151,7 @@ def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_co
 def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int,
            dither_coords: np.ndarray | None, nesting: int, side_count: int = 0,
            side_counts: np.ndarray | None = None, coded: Callable[[np.ndarray], np.ndarray] | None = None,
-           anchor: bool = False, rank_counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+           anchor: bool = False, rank_table: rankcode.RankTable | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Inverse of `encode`: int64 ``[count, L]`` coordinates, and the side symbols (int64 ``[side_count, B]``, B
     the rows of ``side_counts``) or None when ``side_count`` is 0. With ``coded``, a function of the side symbols
     that says (bool ``[count]``) which vectors the encoder coded, only those rows' coordinates are read (the
@@ -166,9 +169,13 @@ def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int
         dither_coords = None if dither_coords is None else dither_coords[mask]
     _check_codable(lattice, tables)
     dither = _native_dither(lattice, dither_coords, count)
-    if rank_counts is not None:
+    if rank_table is not None:
         p, keys = rankcode.candidate_keys(tables, lattice, dither, nesting)
-        rank = decoder.decode(_rank_model(rank_counts), count).astype(np.int64) if count else np.zeros(0, np.int64)
+        context = rankcode.contexts(keys, rank_table, tables.buckets * nesting)
+        rank = np.zeros(count, dtype=np.int64)
+        for c, counts in enumerate(rank_table.counts):
+            if np.any(context == c):
+                rank[context == c] = decoder.decode(_rank_model(counts), int(np.sum(context == c)))
         ranked = rankcode.points(rank, p, keys, lattice)
         rest = rank == keys.shape[1]
         ranked[rest] = _decode_box(decoder, tables, lattice, int(rest.sum()), [d[rest] for d in dither], nesting,
@@ -207,15 +214,16 @@ def _side_probabilities(counts: np.ndarray, count: int) -> np.ndarray:
 
 
 def table_bits(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_coords: np.ndarray | None,
-               nesting: int, anchor: bool = False, rank_counts: np.ndarray | None = None) -> float:
+               nesting: int, anchor: bool = False, rank_table: rankcode.RankTable | None = None) -> float:
     """The ideal code length (bits) of ``coords`` under the integer tables (and the rank pmf), escapes at 32 extra
     bits."""
     coords, dither = _prepared(tables, lattice, coords, dither_coords, nesting, anchor)
     total = 0.0
-    if rank_counts is not None:
+    if rank_table is not None:
         p, keys = rankcode.candidate_keys(tables, lattice, dither, nesting)
         rank = rankcode.ranks(coords, p, keys, lattice)
-        total += float(np.sum(16 - np.log2(rank_counts[rank].astype(np.float64))))
+        context = rankcode.contexts(keys, rank_table, tables.buckets * nesting)
+        total += float(np.sum(16 - np.log2(rank_table.counts[context, rank].astype(np.float64))))
         rest = rank == keys.shape[1]
         coords, dither = coords[rest], [d[rest] for d in dither]
     for j, shift, bucket in _conditions(tables, lattice, coords, dither, nesting):

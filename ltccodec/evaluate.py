@@ -38,7 +38,7 @@ def evaluate(model: LTCModel, source: Source, randomness: Randomness, count: int
         voronoi = model.prior.voronoi_bits(rec.centers[:VORONOI_VECTORS].float(), model.lattice, VORONOI_SAMPLES, rng)
     return Metrics(
         randomness=str(randomness),
-        rate=(rank_code_bits(model, x.numpy(), randomness, rng) if model.rank_counts is not None
+        rate=(rank_code_bits(model, x.numpy(), randomness, rng) if model.rank_table is not None
               else float(rec.bits.double().mean())) / n,
         rate_voronoi=float(voronoi.double().mean()) / n,
         mse=float(((x_np - x_hat) ** 2).mean()),
@@ -60,7 +60,7 @@ def rank_code_bits(model: LTCModel, x: np.ndarray, randomness: Randomness, rng: 
     dither_coords, u = rankcode.grid_dither(model.lattice, len(x), nesting, rng)
     coords = model.to_symbols(torch.from_numpy(x), u)
     return entropy.table_bits(tables, model.lattice, coords, dither_coords, nesting,
-                              rank_counts=model.rank_counts) / len(x)
+                              rank_table=model.rank_table) / len(x)
 
 
 def evaluate_audio(model: LTCModel, source: Source, randomness: Randomness, seed: int = EVAL_SEED) -> Metrics:

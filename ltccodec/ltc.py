@@ -22,6 +22,7 @@ from ltccodec import anchor as anchor_swap
 from ltccodec.lattice import Lattice, covering, uniform_dither
 from ltccodec.prior import FactorizedPrior, freeze_tables
 from ltccodec.randomness import Randomness, private_dither, shared_dither
+from ltccodec.rankcode import RankTable
 from ltccodec.tables import CodingTables
 from ltccodec.transforms import TransformConfig, build
 
@@ -66,7 +67,7 @@ class LTCModel(nn.Module):
         self.tables: CodingTables | None = None  # integer coding tables, set when loaded from a model file
         self.gain_counts: np.ndarray | None = None  # audio: integer pmf of the gain symbols (side information)
         self.anchor: np.ndarray | None = None  # μ of the anchor swap (latent units), see `refresh_anchor`
-        self.rank_counts: np.ndarray | None = None  # the rank code's integer pmf (`rankcode`), set by training
+        self.rank_table: RankTable | None = None  # the rank code's integer pmf (`rankcode`), set by training
 
     def refresh_anchor(self) -> None:
         """With ``config.anchor``: read ``μ`` off the coding tables (the model file's, else frozen from the prior

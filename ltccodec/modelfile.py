@@ -22,6 +22,7 @@ from ltccodec.framing import Framing
 
 if TYPE_CHECKING:  # torch is imported only where a torch model is built (training, evaluation)
     from ltccodec.ltc import LTCModel, ModelConfig
+    from ltccodec.rankcode import RankTable
 
 FORMAT = "ltc-model/1"
 
@@ -134,8 +135,9 @@ def weights_bytes(model: LTCModel, buckets: int = tables_format.BUCKETS) -> byte
         tensors.update({f"tables.{k}": torch.from_numpy(v) for k, v in packed.items()})
     if model.gain_counts is not None:
         tensors["side.gain_counts"] = torch.from_numpy(model.gain_counts.astype(np.int32))
-    if model.rank_counts is not None:
-        tensors["rank.counts"] = torch.from_numpy(model.rank_counts.astype(np.int32))
+    if model.rank_table is not None:
+        tensors["rank.counts"] = torch.from_numpy(model.rank_table.counts.astype(np.int32))
+        tensors["rank.edges"] = torch.from_numpy(model.rank_table.edges.astype(np.int64))
     return save_tensors(tensors, metadata={"format": FORMAT})
 
 
@@ -182,7 +184,7 @@ class Verified:
     weights: dict[str, np.ndarray]  # float32, the torch state dict's names
     tables: tables_format.CodingTables | None
     gain_counts: np.ndarray | None  # int64, audio models
-    rank_counts: np.ndarray | None = None  # int64 [K + 2], rank-coded models
+    rank_table: RankTable | None = None  # rank-coded models
 
 
 def read_verified(path: Path) -> Verified:
@@ -226,24 +228,26 @@ def read_verified(path: Path) -> Verified:
             raise LtcError(f"{stem}: the gain table does not fit the model's framing")
     elif card.framing is not None:
         raise LtcError(f"{stem}: an audio model without a gain table")
-    return Verified(card, weights, tables, gain_counts, _rank_counts(stem, card, tensors))
+    return Verified(card, weights, tables, gain_counts, _rank_table(stem, card, tensors))
 
 
-def _rank_counts(stem: Path, card: ModelCard, tensors: dict[str, np.ndarray]) -> np.ndarray | None:
-    """The rank code's pmf of a rank-coded model, checked against its lattice's candidate count."""
+def _rank_table(stem: Path, card: ModelCard, tensors: dict[str, np.ndarray]) -> RankTable | None:
+    """The rank code's pmfs of a rank-coded model, checked against its lattice's candidate count."""
     if not card.rank:
         return None
     from ltccodec import rankcode
     from ltccodec.lattice import covering
 
-    counts = tensors.get("rank.counts")
+    counts, edges = tensors.get("rank.counts"), tensors.get("rank.edges", np.zeros(0, dtype=np.int64))
     lattice = covering(card.lattice, card.latent_dim)
     if counts is None or not rankcode.supports(lattice):
         raise LtcError(f"{stem}: a rank-coded model without a usable rank table")
-    counts = counts.astype(np.int64)
-    if counts.shape != (len(rankcode.shell(lattice)[0]) + 2,) or np.any(counts < 1) or counts.sum() != 1 << 16:
-        raise LtcError(f"{stem}: the rank table does not fit the model's lattice")
-    return counts
+    table = rankcode.RankTable(np.atleast_2d(counts.astype(np.int64)), edges.astype(np.int64).reshape(-1))
+    try:
+        table.validate(len(rankcode.shell(lattice)[0]))
+    except ValueError as error:
+        raise LtcError(f"{stem}: {error}") from None
+    return table
 
 
 def load(path: Path) -> tuple[LTCModel, ModelCard]:
@@ -259,7 +263,7 @@ def load(path: Path) -> tuple[LTCModel, ModelCard]:
     except RuntimeError as error:
         raise LtcError(f"{stem_of(path)}: weights do not fit the card ({str(error).splitlines()[0]})") from None
     model.eval()
-    model.tables, model.gain_counts, model.rank_counts = verified.tables, verified.gain_counts, verified.rank_counts
+    model.tables, model.gain_counts, model.rank_table = verified.tables, verified.gain_counts, verified.rank_table
     return model, verified.card
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -29,6 +30,31 @@ from ltccodec.lattice.base import Block
 from ltccodec.tables import CodingTables
 
 MAX_BLOCK_DIM = 8
+CONTEXTS = 4  # rank pmfs per model, by how close the nearest other candidate is to the anchor (its margin)
+EDGE_UNIT = 256  # context edges are in 1/256 of a native squared distance
+
+
+@dataclass(frozen=True, eq=False)
+class RankTable:
+    """The rank code's integer pmfs: ``counts`` int64 ``[C, K + 2]`` (each row ≥ 1, summing to 2^16; the last
+    column is "none of the candidates") and ``edges`` int64 ``[C − 1]``, nondecreasing: a vector is in context ``c``
+    when ``c`` edges lie at or below its margin (in 1/256 native squared distance)."""
+
+    counts: np.ndarray
+    edges: np.ndarray
+
+    def validate(self, candidates: int) -> None:
+        if self.counts.ndim != 2 or self.counts.shape[1] != candidates + 2 or self.edges.shape != (
+                self.counts.shape[0] - 1,) or np.any(self.counts < 1) or np.any(self.counts.sum(axis=1) != 1 << 16) \
+                or np.any(np.diff(self.edges) < 0):
+            raise ValueError("the rank table does not fit the lattice")
+
+
+def contexts(keys: np.ndarray, table: RankTable, scale: int) -> np.ndarray:
+    """Each vector's context (int64 ``[N]``) from its candidate keys (`candidate_keys`, ``scale = Q·a``): the
+    number of edges ``e`` with ``256·margin_key ≥ e·scale``, ``margin_key`` the least distance key of the shell."""
+    margin = (keys[:, 1:] // keys.shape[1]).min(axis=1) if keys.shape[1] > 1 else np.zeros(len(keys), np.int64)
+    return (EDGE_UNIT * margin[:, None] >= table.edges[None, :] * scale).sum(axis=1).astype(np.int64)
 
 
 def supports(lattice: Lattice) -> bool:
@@ -138,11 +164,11 @@ def grid_dither(lattice: Lattice, count: int, nesting: int,
     return coset_dither(lattice, rng.integers(0, nesting, size=(count, lattice.dim)), nesting)
 
 
-def estimate_counts(to_symbols: Callable[[np.ndarray, np.ndarray | None], np.ndarray], tables: CodingTables,
-                    lattice: Lattice, x: np.ndarray, nesting: int, rng: np.random.Generator,
-                    precision: int = 16) -> np.ndarray:
-    """The integer rank pmf (int64 ``[K + 2]``, summing to ``2**precision``, every entry ≥ 1) from the ranks of
-    source vectors ``x`` under dither drawn as the codec draws it (uniform digits on the ``nesting`` grid)."""
+def estimate_table(to_symbols: Callable[[np.ndarray, np.ndarray | None], np.ndarray], tables: CodingTables,
+                   lattice: Lattice, x: np.ndarray, nesting: int, rng: np.random.Generator,
+                   count: int = CONTEXTS) -> RankTable:
+    """The rank pmfs, from the ranks of source vectors ``x`` under dither drawn as the codec draws it (uniform
+    digits on the ``nesting`` grid), in ``count`` contexts split at the quantiles of the margin."""
     from ltccodec.tables import quantize_pmf
 
     dither_coords, u = grid_dither(lattice, len(x), nesting, rng)
@@ -150,5 +176,11 @@ def estimate_counts(to_symbols: Callable[[np.ndarray, np.ndarray | None], np.nda
         else lattice.native_from_coords(dither_coords)
     coords = to_symbols(x, u)
     p, keys = candidate_keys(tables, lattice, native, nesting)
-    counts = np.bincount(ranks(coords, p, keys, lattice), minlength=keys.shape[1] + 1).astype(np.float64)
-    return quantize_pmf(counts + 0.5, precision)
+    scale = tables.buckets * nesting
+    margin = (keys[:, 1:] // keys.shape[1]).min(axis=1) * EDGE_UNIT / scale
+    edges = np.floor(np.quantile(margin, np.arange(1, count) / count)).astype(np.int64)
+    table = RankTable(np.zeros((count, keys.shape[1] + 1), dtype=np.int64), edges)
+    rank, context = ranks(coords, p, keys, lattice), contexts(keys, table, scale)
+    counts = np.zeros((count, keys.shape[1] + 1)) + 0.5
+    np.add.at(counts, (context, rank), 1.0)
+    return RankTable(quantize_pmf(counts), edges)

@@ -22,6 +22,7 @@ from ltccodec.framing import gain_pmf
 from ltccodec.lattice import by_name
 from ltccodec.ltc import LTCModel, ModelConfig, random_directions, sliced_w2_squared
 from ltccodec.randomness import Randomness
+from ltccodec.rankcode import RankTable
 from ltccodec.sources import Source, source_by_name
 from ltccodec.tables import quantize_pmf
 from ltccodec.transforms import TransformConfig, TransformKind
@@ -152,7 +153,7 @@ def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str
     modelfile.round_weights(model)
     model.refresh_anchor()  # from the tables the model file will hold
     if config.rank:
-        model.rank_counts = _rank_counts(model, source, randomness, config.seed)
+        model.rank_table = _rank_table(model, source, randomness, config.seed)
     framing = getattr(source, "framing", None)
     if framing is not None:  # audio: the gains' integer table, then whole-recording figures
         model.gain_counts = quantize_pmf(gain_pmf(source.train_gains, framing))
@@ -170,7 +171,7 @@ def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str
     return modelfile.save(model, card, out)
 
 
-def _rank_counts(model: LTCModel, source: Source, randomness: Randomness, seed: int) -> np.ndarray:
+def _rank_table(model: LTCModel, source: Source, randomness: Randomness, seed: int) -> RankTable:
     """The rank code's pmf, measured on 65,536 fresh source vectors under the codec's dither grid."""
     from ltccodec import rankcode
     from ltccodec.codec import nesting_of
@@ -180,7 +181,7 @@ def _rank_counts(model: LTCModel, source: Source, randomness: Randomness, seed: 
         raise UsageError(f"the rank code needs small blocks (Z, D4, E8 and their powers), not {model.lattice.name}")
     rng = np.random.default_rng([seed, 7])
     x = source.sample(65_536, rng).astype(np.float32)
-    return rankcode.estimate_counts(lambda v, u: model.to_symbols(torch.from_numpy(v), u),
+    return rankcode.estimate_table(lambda v, u: model.to_symbols(torch.from_numpy(v), u),
                                     freeze_tables(model.prior, model.lattice), model.lattice, x,
                                     nesting_of(randomness), rng)
 

@@ -42,7 +42,7 @@ def make_model(directory: Path, name: str, seed: int = 0, spec: str | None = Non
     if rank:  # the rank pmf as training would measure it, under SD's dither grid
         rng = np.random.default_rng(seed)
         x = rng.normal(size=(8192, n)).astype(np.float32)
-        model.rank_counts = rankcode.estimate_counts(lambda v, u: model.to_symbols(torch.from_numpy(v), u),
+        model.rank_table = rankcode.estimate_table(lambda v, u: model.to_symbols(torch.from_numpy(v), u),
                                                      freeze_tables(model.prior, model.lattice), model.lattice, x,
                                                      1 << 16, rng)
     training = modelfile.Training(randomness, 1.0, 0.0, 0, 0, seed, 0.0, "tests/codec_models.py")

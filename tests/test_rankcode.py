@@ -83,7 +83,7 @@ def test_golden_rank_stream_uses_both_the_ranks_and_the_box_code():
     r = rankcode.ranks(coords, p, keys, lattice)
     assert (r == 0).sum() >= 5 and (r == keys.shape[1]).sum() >= 1 and ((r > 0) & (r < keys.shape[1])).any()
     rank_bits = entropy.table_bits(tables, lattice, coords, dither_coords, 1 << 16,
-                                   rank_counts=loaded.model.rank_counts)
+                                   rank_table=loaded.model.rank_table)
     box_bits = entropy.table_bits(tables, lattice, coords, dither_coords, 1 << 16)
     assert rank_bits < box_bits
 
@@ -93,7 +93,7 @@ def test_a_rank_stream_declaring_more_vectors_than_its_payload_can_hold_is_refus
     header = codec.read_info(io.BytesIO(bytes(data)), dirs=[GOLDEN])
     loaded = registry.by_name("golden-e8r", dirs=[GOLDEN])
     least = codec._min_bits_per_vector(loaded, entropy.RANK_VERSION)
-    assert least == 16 - np.log2(loaded.model.rank_counts.max())  # the likeliest rank, not the box code's minimum
+    assert least == 16 - np.log2(loaded.model.rank_table.counts.max())  # the likeliest rank, not the box code's minimum
     assert least < codec._min_bits_per_vector(loaded, entropy.CODER_VERSION)
     with pytest.raises(container.FormatError, match="can hold"):
         codec._check_payload_can_hold(dataclasses.replace(header, vectors=10**6, frame_vectors=10**6), loaded)
