@@ -52,7 +52,7 @@ def main() -> None:
                 cache_path.parent.mkdir(parents=True, exist_ok=True)
                 cache_path.write_text(json.dumps(cache, indent=1))
             rows.append((card, CellFigures(**cache[key])))
-    rows.sort(key=lambda r: (r[0].latent_dim, r[0].lattice, r[0].training.randomness, r[0].anchor, r[1].mse))
+    rows.sort(key=lambda r: (r[0].latent_dim, r[0].lattice, r[0].training.randomness, _coder(r[0]), r[1].mse))
     _write_csv(rows, args.out.with_suffix(".csv"))
     print(_table(rows))
     _plot(rows, args.out.with_suffix(".png"))
@@ -61,22 +61,28 @@ def main() -> None:
 def _write_csv(rows: list[tuple[ModelCard, CellFigures]], path: Path) -> None:
     with path.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["model", "lattice", "randomness", "anchor", "mse", "coded", "ideal", "bound", "bound_name",
+        w.writerow(["model", "lattice", "randomness", "coder", "mse", "coded", "ideal", "bound", "bound_name",
                     "pmf", "lattice_cost", "vectors", "samples", "convergence"])
         for card, r in rows:
-            w.writerow([r.model, card.lattice, r.randomness, card.anchor, f"{r.mse:.4f}", f"{r.box_learned:.4f}",
+            w.writerow([r.model, card.lattice, r.randomness, _coder(card), f"{r.mse:.4f}", f"{r.box_learned:.4f}",
                         f"{r.cell_true:.4f}", f"{r.bound:.4f}", r.bound_name, f"{r.pmf_cost:.4f}",
                         f"{r.lattice_cost:.4f}", r.vectors, r.samples, f"{r.cell_true_coarse - r.cell_true:.4f}"])
 
 
 def _table(rows: list[tuple[ModelCard, CellFigures]]) -> str:
-    lines = ["| lattice | randomness | anchor | MSE | coded | ideal | bound | pmf (coded − ideal) | lattice (ideal − bound) |",
-             "|---|---|---|--:|--:|--:|--:|--:|--:|"]
+    lines = ["| lattice | randomness | coder | MSE | coded | ideal | bound | pmf (coded − ideal) | lattice (ideal − "
+             "bound) |", "|---|---|---|--:|--:|--:|--:|--:|--:|"]
     for card, r in rows:
-        lines.append(f"| {card.lattice} | {r.randomness} | {'yes' if card.anchor else 'no'} | {r.mse:.3f} | "
-                     f"{r.box_learned:.3f} | {r.cell_true:.3f} | {r.bound:.3f} {r.bound_name} | {r.pmf_cost:+.3f} | "
-                     f"{r.lattice_cost:+.3f} |")
+        loose = r.cell_true_coarse - r.cell_true > 0.01  # not converged: the estimate is an upper bound
+        mark = "≤ " if loose else ""
+        lines.append(f"| {card.lattice} | {r.randomness} | {_coder(card)} | {r.mse:.3f} | {r.box_learned:.3f} | "
+                     f"{mark}{r.cell_true:.3f} | {r.bound:.3f} {r.bound_name} | "
+                     f"{'≥ ' if loose else ''}{r.pmf_cost:+.3f} | {mark}{r.lattice_cost:+.3f} |")
     return "\n".join(lines)
+
+
+def _coder(card: ModelCard) -> str:
+    return "rank" if card.rank else "anchor" if card.anchor else "box"
 
 
 def _plot(rows: list[tuple[ModelCard, CellFigures]], path: Path) -> None:
@@ -89,7 +95,8 @@ def _plot(rows: list[tuple[ModelCard, CellFigures]], path: Path) -> None:
             if (r.randomness == "pd") != private:
                 continue
             style = dict(color=COLORS.get(r.randomness, "gray"), marker=MARKERS.get(card.lattice, "x"))
-            ax.plot(r.mse, r.box_learned, ls="", markerfacecolor=style["color"] if card.anchor else "none",
+            fill = {"box": "none", "anchor": "white", "rank": style["color"]}[_coder(card)]
+            ax.plot(r.mse, r.box_learned, ls="", markerfacecolor=fill, markeredgewidth=1.5 if card.anchor else 1,
                     **style)
             ax.plot(r.mse, r.cell_true, ls="", alpha=0.35, markersize=4, **style)
         ax.set_xlabel("MSE")
@@ -100,7 +107,9 @@ def _plot(rows: list[tuple[ModelCard, CellFigures]], path: Path) -> None:
     handles = [plt.Line2D([], [], color="k", marker=m, ls="", label=k) for k, m in MARKERS.items()]
     handles += [plt.Line2D([], [], color=c, marker="o", ls="", label=k) for k, c in COLORS.items() if k != "none"]
     handles += [plt.Line2D([], [], color="gray", marker="o", ls="", markerfacecolor="none", label="box code"),
-                plt.Line2D([], [], color="gray", marker="o", ls="", label="box code, anchor swap"),
+                plt.Line2D([], [], color="gray", marker="o", ls="", markerfacecolor="white", markeredgewidth=1.5,
+                           label="anchor swap"),
+                plt.Line2D([], [], color="gray", marker="o", ls="", label="rank code"),
                 plt.Line2D([], [], color="gray", marker="o", ls="", alpha=0.35, markersize=4,
                            label="ideal (true cell probability)")]
     axes[1].legend(handles=handles, fontsize=7, loc="upper right")

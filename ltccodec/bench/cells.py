@@ -46,7 +46,8 @@ class CellFigures:
     vectors: int
     samples: int
     mse: float
-    box_learned: float  # the coder's box code length (the model's learned prior), as in the model card
+    box_learned: float  # the coder's code length: the box code under the learned prior (with the anchor swap, or
+    # the rank code, when the model uses them), as in the model card
     box_true: float  # the same boxes under the true latent density
     cell_true: float  # the coded Voronoi cells under the true latent density: the ideal code length
     cell_true_coarse: float  # the same with a quarter of the samples: how far the estimate has converged
@@ -191,9 +192,14 @@ def measure_cells(path: Path, vectors: int = 2_000, samples: int = 8_192,
     coarse = region_bits(centers, voronoi_region(lattice, unit[:quarter]), mean, cov, draws[:quarter])
     box = region_bits(centers, box_region(lattice, unit), mean, cov, draws)
     mse = float(((x.double().numpy() - rec.x_hat.double().numpy()) ** 2).mean())
+    coded = float(rec.bits.double().mean())
+    if model.rank_table is not None:  # the rank code is defined on the codec's dither grid: measured there
+        from ltccodec.evaluate import rank_code_bits
+
+        coded = rank_code_bits(model, x.numpy(), rand, np.random.default_rng(CELL_SEED + 1))
     private = rand.mode in (Mode.PRIVATE, Mode.DETERMINISTIC)
     return CellFigures(card.name, card.lattice, str(rand), vectors, samples, mse,
-                       float(rec.bits.double().mean()) / n, float(box.mean()) / n, float(cell.mean()) / n,
+                       coded / n, float(box.mean()) / n, float(cell.mean()) / n,
                        float(coarse.mean()) / n,
                        float(theory.rate_no_common_randomness(mse) if private else theory.rdp_zero_perception(mse)),
                        "R(D/2,inf)" if private else "R(D,0)")
