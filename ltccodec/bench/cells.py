@@ -127,38 +127,62 @@ def gaussian_points(mean: np.ndarray, cov: np.ndarray, count: int, seed: int = C
 
 
 def region_bits(centers: np.ndarray, region: Region, mean: np.ndarray, cov: np.ndarray, draws: np.ndarray,
-                rows: int = 64) -> np.ndarray:
+                tilted: np.ndarray | None = None, rows: int = 32) -> np.ndarray:
     """−log2 of the ``N(mean, cov)`` mass of each region ``center + R`` (float64 ``[N]``).
 
-    Samples: ``region.offsets`` ``[K1, L]`` uniform over ``R`` and ``draws`` ``[K2, L]`` from the density; under
-    the mixture ``q = α·U(R) + (1 − α)·p`` (α = K1 / K) each sample inside the region weighs ``p / q``, and the
-    mass is their mean: unbiased, with a bounded weight (≤ 1 / (1 − α)) where the density is peaked."""
+    Samples: ``region.offsets`` ``[K1, L]`` uniform over ``R``; ``draws`` ``[K2, L]`` from the density; and, with
+    ``tilted`` (standard normal points ``[K3, L]``), draws from a Gaussian fitted to density × region per center
+    (precision ``cov⁻¹ + D⁻¹``, D the region's per-coordinate variance: between the two, it follows the mass when
+    neither the cell nor the density is small against the other). Under the mixture ``q`` of the three (weights
+    ``K_i / K``) each sample inside the region weighs ``p / q`` and the mass is their mean: unbiased whatever the
+    scales, with bounded weights."""
+    dim = len(mean)
     chol = np.linalg.cholesky(cov)
     whiten = np.linalg.inv(chol).T
-    dim = len(mean)
     log_norm = -0.5 * dim * math.log(2.0 * math.pi) - float(np.log(np.diag(chol)).sum())
-    uniform, total = len(region.offsets), len(region.offsets) + len(draws)
-    alpha = uniform / total
-    log_uniform = math.log(alpha) - math.log(region.volume)  # log of α / vol
-    log_rest = math.log1p(-alpha) if alpha < 1 else -math.inf
+    tilted = np.zeros((0, dim)) if tilted is None else tilted
+    counts = np.array([len(region.offsets), len(draws), len(tilted)], dtype=np.float64)
+    total = counts.sum()
+    with np.errstate(divide="ignore"):
+        log_share = np.log(counts / total)
+    log_uniform = log_share[0] - math.log(region.volume)
+    # the tilted Gaussian: precision cov⁻¹ + D⁻¹, mean S (cov⁻¹ μ + D⁻¹ c)
+    precision = np.linalg.inv(cov)
+    variances = np.maximum(region.offsets.var(axis=0), 1e-300)
+    spread = np.linalg.inv(precision + np.diag(1.0 / variances))
+    root = np.linalg.cholesky(spread)
+    whiten_t = np.linalg.inv(root).T
+    log_norm_t = -0.5 * dim * math.log(2.0 * math.pi) - float(np.log(np.diag(root)).sum())
+    pull = spread @ precision @ mean  # the fixed part of every center's tilted mean
 
-    def weights(log_p: np.ndarray) -> np.ndarray:
-        return log_p - np.logaddexp(log_uniform, log_rest + log_p)
+    def quad(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # |a_i + b_k|² for rows a [n, L] and b [K, L]
+        return np.einsum("nl,nl->n", a, a)[:, None] + 2.0 * (a @ b.T) + np.einsum("kl,kl->k", b, b)[None, :]
 
-    w = region.offsets @ whiten
-    w2 = np.einsum("ml,ml->m", w, w)
-    g = (draws - mean) @ whiten
-    draws_weight = weights(log_norm - 0.5 * np.einsum("ml,ml->m", g, g)) if len(draws) else np.zeros(0)
+    def log_q(log_p: np.ndarray, log_t: np.ndarray) -> np.ndarray:
+        return np.logaddexp(np.logaddexp(log_uniform, log_share[1] + log_p), log_share[2] + log_t)
+
+    u_w, u_t = region.offsets @ whiten, region.offsets @ whiten_t
+    g_w, g_t = (draws - mean) @ whiten, draws @ whiten_t
+    log_p_draws = log_norm - 0.5 * np.einsum("kl,kl->k", g_w, g_w)
+    t_steps = tilted @ root.T  # root · z_k
+    t_w = t_steps @ whiten
+    log_t_tilted = log_norm_t - 0.5 * np.einsum("kl,kl->k", tilted, tilted)
     out = np.empty(len(centers))
     for start in range(0, len(centers), rows):
         c = centers[start:start + rows]
-        z = (c - mean) @ whiten
-        quad = np.einsum("nl,nl->n", z, z)[:, None] + 2.0 * (z @ w.T) + w2[None, :]
-        parts = [weights(log_norm - 0.5 * quad)]
+        m = pull[None, :] + (c / variances[None, :]) @ spread.T  # tilted means [n, L]
+        parts = []
+        lp = log_norm - 0.5 * quad((c - mean) @ whiten, u_w)  # uniform samples c + r_k
+        parts.append(lp - log_q(lp, log_norm_t - 0.5 * quad((c - m) @ whiten_t, u_t)))
         if len(draws):
-            delta = draws[None, :, :] - c[:, None, :]
-            hit = region.inside(delta.reshape(-1, dim)).reshape(len(c), len(draws))
-            parts.append(np.where(hit, draws_weight[None, :], -np.inf))
+            lt = log_norm_t - 0.5 * quad(-m @ whiten_t, g_t)
+            hit = region.inside((draws[None, :, :] - c[:, None, :]).reshape(-1, dim)).reshape(len(c), len(draws))
+            parts.append(np.where(hit, log_p_draws[None, :] - log_q(log_p_draws[None, :], lt), -np.inf))
+        if len(tilted):
+            lp = log_norm - 0.5 * quad((m - mean) @ whiten, t_w)
+            points = (m - c)[:, None, :] + t_steps[None, :, :]
+            hit = region.inside(points.reshape(-1, dim)).reshape(len(c), len(tilted))
+            parts.append(np.where(hit, lp - log_q(lp, log_t_tilted[None, :]), -np.inf))
         log_mass = logsumexp(np.concatenate(parts, axis=1), axis=1) - math.log(total)
         out[start:start + rows] = -np.minimum(log_mass, 0.0) / math.log(2.0)
     return out
@@ -184,13 +208,14 @@ def measure_cells(path: Path, vectors: int = 2_000, samples: int = 8_192,
         rec = model.reconstruct(x, rand, rng)
     centers = rec.centers.double().numpy()
     lattice = model.lattice
-    half = max(1, samples // 2)
-    unit, draws = sobol(half, lattice.dim), gaussian_points(mean, cov, half)
+    half, quarter = max(1, samples // 2), max(1, samples // 4)
+    unit, draws = sobol(half, lattice.dim), gaussian_points(mean, cov, quarter)
+    tilted = gaussian_points(np.zeros(lattice.dim), np.eye(lattice.dim), quarter, seed=CELL_SEED + 2)
     n = source.dim
-    cell = region_bits(centers, voronoi_region(lattice, unit), mean, cov, draws)
-    quarter = max(1, half // 4)
-    coarse = region_bits(centers, voronoi_region(lattice, unit[:quarter]), mean, cov, draws[:quarter])
-    box = region_bits(centers, box_region(lattice, unit), mean, cov, draws)
+    cell = region_bits(centers, voronoi_region(lattice, unit), mean, cov, draws, tilted)
+    coarse = region_bits(centers, voronoi_region(lattice, unit[:half // 4]), mean, cov, draws[:quarter // 4],
+                         tilted[:quarter // 4])
+    box = region_bits(centers, box_region(lattice, unit), mean, cov, draws, tilted)
     mse = float(((x.double().numpy() - rec.x_hat.double().numpy()) ** 2).mean())
     coded = float(rec.bits.double().mean())
     if model.rank_table is not None:  # the rank code is defined on the codec's dither grid: measured there
