@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from ltccodec import codec, container, entropy, keyed, rankcode, registry
+from ltccodec.errors import LtcError
 from ltccodec.lattice import by_name, coset_dither
 from ltccodec.randomness import Randomness
 
@@ -146,3 +147,16 @@ def test_rank_coded_stream_round_trips_between_processes(tmp_path):
     y = np.load(tmp_path / "y.npy")
     assert y.shape == x.shape and y.dtype == x.dtype
     np.testing.assert_array_equal(y, codec.decode(data, seed=5, dirs=[GOLDEN]))  # nesting3 adds a seeded fine dither
+
+
+def test_a_stream_claiming_the_rank_code_for_a_model_without_its_table_is_one_clear_error(tmp_path):
+    """A full stream whose header (CRC recomputed) says coder 0.7 while its model has no rank table."""
+    x = np.load(GOLDEN / "golden-e8.input.npy")[:50]
+    data = codec.encode(x, registry.by_name("golden-e8", dirs=[GOLDEN]), "sd", nonce=bytes(16))
+    stream = io.BytesIO(data)
+    header = container.read_header(stream)
+    payloads = list(container.read_frames(stream, header))
+    out = io.BytesIO()
+    container.write(dataclasses.replace(header, coder_version=entropy.RANK_VERSION), payloads, out)
+    with pytest.raises(LtcError, match="uses the rank code, and model golden-e8 has no rank table"):
+        codec.decode(out.getvalue(), dirs=[GOLDEN])
