@@ -446,10 +446,10 @@ def _rank_table(loaded: LoadedModel, version: tuple[int, int, int]) -> RankTable
     """The rank pmf a coder version needs (0.7), from the model; a model without one cannot code such streams."""
     if version != entropy.RANK_VERSION:
         return None
-    counts = getattr(loaded.model, "rank_table", None)
-    if counts is None:
+    table = loaded.model.rank_table
+    if table is None:
         raise LtcError(f"the stream uses the rank code, and model {loaded.name} has no rank table")
-    return counts
+    return table
 
 
 def _check_output_size(header: Header, limit: int | None) -> None:

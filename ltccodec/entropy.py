@@ -33,13 +33,13 @@ CODER_VERSION = (0, 5, 0)  # the box pmf as it is
 ANCHOR_VERSION = (0, 6, 0)  # the box pmf with the anchor swap
 RANK_VERSION = (0, 7, 0)  # the rank code, the box pmf for the rest
 CODER_VERSIONS = (CODER_VERSION, ANCHOR_VERSION, RANK_VERSION)
+_ESCAPE_BIAS = 1 << 31
+# what constriction raises for words that are not a valid encoding under the given models
+DECODE_ERRORS = (ValueError, RuntimeError, OverflowError, AssertionError)
 
 
 def version_for(anchor: bool, rank: bool = False) -> tuple[int, int, int]:
     return RANK_VERSION if rank else ANCHOR_VERSION if anchor else CODER_VERSION
-_ESCAPE_BIAS = 1 << 31
-# what constriction raises for words that are not a valid encoding under the given models
-DECODE_ERRORS = (ValueError, RuntimeError, OverflowError, AssertionError)
 
 
 def _categorical() -> object:
@@ -111,6 +111,24 @@ def _prepared(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither
     return coords, dither
 
 
+def _rank_candidates(tables: CodingTables, lattice: Lattice, dither: list[np.ndarray], nesting: int,
+                     table: rankcode.RankTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Under the rank code: (the anchor's closest point ``p``, the candidate keys, each vector's context)."""
+    p, keys = rankcode.candidate_keys(tables, lattice, dither, nesting)
+    return p, keys, rankcode.contexts(keys, table, tables.buckets * nesting)
+
+
+def _ranks_and_rest(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither: list[np.ndarray],
+                    nesting: int, table: rankcode.RankTable) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                     list[np.ndarray]]:
+    """(ranks, contexts, and the coordinates and dither of the vectors that are none of their candidates: what
+    the box code carries after the ranks)."""
+    p, keys, context = _rank_candidates(tables, lattice, dither, nesting, table)
+    rank = rankcode.ranks(coords, p, keys, lattice)
+    rest = rank == keys.shape[1]
+    return rank, context, coords[rest], [d[rest] for d in dither]
+
+
 def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_coords: np.ndarray | None,
            nesting: int, side: np.ndarray | None = None, side_counts: np.ndarray | None = None,
            anchor: bool = False, rank_table: rankcode.RankTable | None = None) -> np.ndarray:
@@ -125,14 +143,10 @@ def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_co
             raise ValueError("side symbols need their table")
         encoder.encode(side.reshape(-1).astype(np.int32), _categorical(), _side_probabilities(side_counts, len(side)))
     if rank_table is not None:
-        p, keys = rankcode.candidate_keys(tables, lattice, dither, nesting)
-        rank = rankcode.ranks(coords, p, keys, lattice)
-        context = rankcode.contexts(keys, rank_table, tables.buckets * nesting)
+        rank, context, coords, dither = _ranks_and_rest(tables, lattice, coords, dither, nesting, rank_table)
         for c, counts in enumerate(rank_table.counts):  # context by context, each in vector order
             if np.any(context == c):
                 encoder.encode(rank[context == c].astype(np.int32), _rank_model(counts))
-        rest = rank == keys.shape[1]
-        coords, dither = coords[rest], [d[rest] for d in dither]
     for j, shift, bucket in _conditions(tables, lattice, coords, dither, nesting):
         symbols = coords[:, j] + shift - tables.low[j]
         escape = (symbols < 0) | (symbols >= tables.size[j] - 1)
@@ -170,8 +184,7 @@ def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int
     _check_codable(lattice, tables)
     dither = _native_dither(lattice, dither_coords, count)
     if rank_table is not None:
-        p, keys = rankcode.candidate_keys(tables, lattice, dither, nesting)
-        context = rankcode.contexts(keys, rank_table, tables.buckets * nesting)
+        p, keys, context = _rank_candidates(tables, lattice, dither, nesting, rank_table)
         rank = np.zeros(count, dtype=np.int64)
         for c, counts in enumerate(rank_table.counts):
             if np.any(context == c):
@@ -220,12 +233,8 @@ def table_bits(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dithe
     coords, dither = _prepared(tables, lattice, coords, dither_coords, nesting, anchor)
     total = 0.0
     if rank_table is not None:
-        p, keys = rankcode.candidate_keys(tables, lattice, dither, nesting)
-        rank = rankcode.ranks(coords, p, keys, lattice)
-        context = rankcode.contexts(keys, rank_table, tables.buckets * nesting)
+        rank, context, coords, dither = _ranks_and_rest(tables, lattice, coords, dither, nesting, rank_table)
         total += float(np.sum(16 - np.log2(rank_table.counts[context, rank].astype(np.float64))))
-        rest = rank == keys.shape[1]
-        coords, dither = coords[rest], [d[rest] for d in dither]
     for j, shift, bucket in _conditions(tables, lattice, coords, dither, nesting):
         symbols = coords[:, j] + shift - tables.low[j]
         escape = (symbols < 0) | (symbols >= tables.size[j] - 1)

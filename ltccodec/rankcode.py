@@ -83,7 +83,7 @@ def shell(lattice: Lattice) -> tuple[np.ndarray, np.ndarray]:
     """(native offsets int64 ``[K, L]``, coordinate offsets int64 ``[K, L]``) of the candidates other than ``p``:
     each block's minimal vectors in that block, blocks in order."""
     if not supports(lattice):
-        raise ValueError(f"{lattice.name}: the rank code needs small blocks of one kind (Z, A2, D4, E8 powers)")
+        raise ValueError(f"{lattice.name}: the rank code needs small blocks of one kind (Z, D4, E8 powers)")
     native, coords, lo = [], [], 0
     for block in lattice.blocks:
         s, k = _block_shell(block)

@@ -87,7 +87,7 @@ def _frame_bits(loaded: registry.LoadedModel, rand: Randomness, x: np.ndarray,
         dither_coords, u = codec.frame_dither(loaded, rand, DEFAULT_KEY, nonce, index, len(part))
         coords = model.to_symbols(part, u)
         began = time.perf_counter()
-        ranks = getattr(model, "rank_table", None) if loaded.card.rank else None
+        ranks = model.rank_table if loaded.card.rank else None
         entropy.encode(tables, model.lattice, coords, dither_coords, a, anchor=loaded.card.anchor, rank_table=ranks)
         seconds += time.perf_counter() - began
         table += entropy.table_bits(tables, model.lattice, coords, dither_coords, a, anchor=loaded.card.anchor,

@@ -43,9 +43,9 @@ def coset_dither(lattice: Lattice, digits: np.ndarray, nesting: int) -> tuple[np
     lo = 0
     for i, (block, native) in enumerate(zip(lattice.blocks, lattice.native_from_coords(flat), strict=True)):
         hi = lo + block.dim
-        reduced = native - nesting * block.nearest_native(native / nesting).astype(np.int64)
-        coords[:, lo:hi] = lattice._coords_block(i, reduced.astype(np.float64))
-        points[:, lo:hi] = lattice._from_native(i, reduced.astype(np.float64))
+        reduced = (native - nesting * block.nearest_native(native / nesting).astype(np.int64)).astype(np.float64)
+        coords[:, lo:hi] = lattice._coords_block(i, reduced)
+        points[:, lo:hi] = lattice._from_native(i, reduced)
         lo = hi
     return coords.reshape(d.shape), (points / nesting).reshape(d.shape)
 
