@@ -1,5 +1,5 @@
-"""Range coding of lattice coordinates against the frozen integer tables: the only module that imports
-constriction.
+"""Range coding of lattice coordinates against the frozen integer tables (the coder itself is `rangecoder`:
+constriction's queue coder, or the compiled kernel that reproduces it word for word).
 
 Coordinate ``j`` of a lattice point with integer coordinates ``k`` (lower-triangular generator L) is
 ``k_j L_jj + Σ_{i>j} k_i L_ij``; with a shared dither ``u`` the cell grid of ``k_j`` is offset by
@@ -7,8 +7,8 @@ Coordinate ``j`` of a lattice point with integer coordinates ``k`` (lower-triang
 dither is ``R / a`` (``R`` integer, ``a`` the nesting ratio), so the offset in units of ``L_jj`` is the exact
 fraction ``num/den`` and the symbol is ``s = k_j + round-down part`` with the phase bucket from the
 remainder. Coordinates are decoded from the last to the first of each block; all vectors of a frame share
-one constriction call per coordinate (queue order, `perfect=False`), and values outside a table's range
-go through an escape symbol followed by two 16-bit uniform words.
+one coder call per coordinate (queue order; constriction's `Categorical(perfect=False)` models), and values
+outside a table's range go through an escape symbol followed by two 16-bit uniform words.
 
 Coder version 0.6 is 0.5 with the anchor swap (`anchor`): the coded coordinates are ``swap(k)`` instead of ``k``.
 Coder version 0.7 is the rank code (`rankcode`): every vector's rank among its candidates first (one batch against
@@ -19,13 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-import constriction
 import numpy as np
 
 from ltccodec import anchor as anchor_swap
 from ltccodec import rankcode
 from ltccodec.errors import LtcError
 from ltccodec.lattice import Lattice
+from ltccodec.rangecoder import PmfTable, RangeDecoder, RangeEncoder
 from ltccodec.tables import CodingTables
 
 CODER_ID = 1  # constriction queue (range) coder, categorical family with perfect=False
@@ -40,14 +40,6 @@ DECODE_ERRORS = (ValueError, RuntimeError, OverflowError, AssertionError)
 
 def version_for(anchor: bool, rank: bool = False) -> tuple[int, int, int]:
     return RANK_VERSION if rank else ANCHOR_VERSION if anchor else CODER_VERSION
-
-
-def _categorical() -> object:
-    return constriction.stream.model.Categorical(perfect=False)
-
-
-def _uniform() -> object:
-    return constriction.stream.model.Uniform()
 
 
 def _order(lattice: Lattice) -> Iterator[tuple[int, int, int, int]]:
@@ -137,29 +129,26 @@ def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_co
     summing to 2^16). ``anchor``: coder version 0.6 (the anchor swap); ``rank_table``: version 0.7 (the rank code
     with this pmf)."""
     coords, dither = _prepared(tables, lattice, coords, dither_coords, nesting, anchor)
-    encoder = constriction.stream.queue.RangeEncoder()
+    encoder = RangeEncoder()
     if side is not None:
         if side_counts is None:
             raise ValueError("side symbols need their table")
-        encoder.encode(side.reshape(-1).astype(np.int32), _categorical(), _side_probabilities(side_counts, len(side)))
+        encoder.categorical(side.reshape(-1), PmfTable(side_counts), _side_rows(len(side_counts), len(side)))
     if rank_table is not None:
         rank, context, coords, dither = _ranks_and_rest(tables, lattice, coords, dither, nesting, rank_table)
-        for c, counts in enumerate(rank_table.counts):  # context by context, each in vector order
-            if np.any(context == c):
-                encoder.encode(rank[context == c].astype(np.int32), _rank_model(counts))
+        for c, pmf in enumerate(_rank_pmfs(rank_table)):  # context by context, each in vector order
+            encoder.categorical(rank[context == c], pmf)
     for j, shift, bucket in _conditions(tables, lattice, coords, dither, nesting):
         symbols = coords[:, j] + shift - tables.low[j]
         escape = (symbols < 0) | (symbols >= tables.size[j] - 1)
-        coded = np.where(escape, tables.size[j] - 1, symbols).astype(np.int32)
-        encoder.encode(coded, _categorical(), tables.probabilities(j, bucket))
+        encoder.categorical(np.where(escape, tables.size[j] - 1, symbols), tables.pmf(j), bucket)
         if escape.any():
             raw = coords[escape, j] + shift[escape]
             if np.any(np.abs(raw) >= _ESCAPE_BIAS):
                 raise LtcError("latent values out of range: is the input finite and in the model's range?")
-            words = (raw + _ESCAPE_BIAS).astype(np.uint64)
-            halves = np.stack([words >> 16, words & 0xFFFF], axis=1).reshape(-1).astype(np.int32)
-            encoder.encode(halves, _uniform(), np.full(len(halves), 1 << 16, dtype=np.int32))
-    return encoder.get_compressed()
+            words = raw + _ESCAPE_BIAS
+            encoder.uniform16(np.stack([words >> 16, words & 0xFFFF], axis=1).reshape(-1))
+    return encoder.words()
 
 
 def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int,
@@ -170,12 +159,12 @@ def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int
     the rows of ``side_counts``) or None when ``side_count`` is 0. With ``coded``, a function of the side symbols
     that says (bool ``[count]``) which vectors the encoder coded, only those rows' coordinates are read (the
     encoder was given just those rows, with their dither) and returned."""
-    decoder = constriction.stream.queue.RangeDecoder(np.ascontiguousarray(words, dtype=np.uint32))
+    decoder = RangeDecoder(words)
     side = None
     if side_count:
         if side_counts is None:
             raise ValueError("side symbols need their table")
-        side = decoder.decode(_categorical(), _side_probabilities(side_counts, side_count)).astype(np.int64)
+        side = decoder.categorical(PmfTable(side_counts), _side_rows(len(side_counts), side_count))
         side = side.reshape(side_count, len(side_counts))
     if coded is not None and side is not None:
         mask = coded(side)
@@ -186,9 +175,8 @@ def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int
     if rank_table is not None:
         p, keys, context = _rank_candidates(tables, lattice, dither, nesting, rank_table)
         rank = np.zeros(count, dtype=np.int64)
-        for c, counts in enumerate(rank_table.counts):
-            if np.any(context == c):
-                rank[context == c] = decoder.decode(_rank_model(counts), int(np.sum(context == c)))
+        for c, pmf in enumerate(_rank_pmfs(rank_table)):
+            rank[context == c] = decoder.categorical(pmf, int(np.sum(context == c)))
         ranked = rankcode.points(rank, p, keys, lattice)
         rest = rank == keys.shape[1]
         ranked[rest] = _decode_box(decoder, tables, lattice, int(rest.sum()), [d[rest] for d in dither], nesting,
@@ -197,21 +185,21 @@ def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int
     return _decode_box(decoder, tables, lattice, count, dither, nesting, anchor), side
 
 
-def _rank_model(counts: np.ndarray) -> object:
-    return constriction.stream.model.Categorical(counts.astype(np.float64) / float(1 << 16), perfect=False)
+def _rank_pmfs(table: rankcode.RankTable) -> list[PmfTable]:
+    """One single-row table per context."""
+    return [PmfTable(row[None, :]) for row in table.counts]
 
 
-def _decode_box(decoder: object, tables: CodingTables, lattice: Lattice, count: int, dither: list[np.ndarray],
+def _decode_box(decoder: RangeDecoder, tables: CodingTables, lattice: Lattice, count: int, dither: list[np.ndarray],
                 nesting: int, anchor: bool) -> np.ndarray:
     """The box-coded coordinates of ``count`` vectors (swapped back under the anchor swap)."""
     coords = np.zeros((count, lattice.dim), dtype=np.int64)
     for j, shift, bucket in _conditions(tables, lattice, coords, dither, nesting):
-        symbols = decoder.decode(_categorical(), tables.probabilities(j, bucket)).astype(np.int64)
+        symbols = decoder.categorical(tables.pmf(j), bucket)
         values = symbols + tables.low[j]
         escape = symbols == tables.size[j] - 1
         if escape.any():
-            halves = decoder.decode(_uniform(), np.full(2 * int(escape.sum()), 1 << 16, dtype=np.int32))
-            pairs = halves.astype(np.int64).reshape(-1, 2)
+            pairs = decoder.uniform16(2 * int(escape.sum())).reshape(-1, 2)
             values[escape] = ((pairs[:, 0] << 16) | pairs[:, 1]) - _ESCAPE_BIAS
         coords[:, j] = values - shift
     if anchor:
@@ -219,11 +207,9 @@ def _decode_box(decoder: object, tables: CodingTables, lattice: Lattice, count: 
     return coords
 
 
-def _side_probabilities(counts: np.ndarray, count: int) -> np.ndarray:
-    """``[count·B, A]``: the exact dyadic pmfs ``counts / 2^16`` (``[B, A]``), one row per symbol of ``count``
-    rows of B side symbols, as constriction wants them."""
-    rows = counts.astype(np.float64) / float(1 << 16)
-    return np.ascontiguousarray(np.tile(rows, (count, 1)))
+def _side_rows(columns: int, count: int) -> np.ndarray:
+    """The table row of each of ``count`` rows of ``columns`` side symbols, in row-major order."""
+    return np.tile(np.arange(columns, dtype=np.int64), count)
 
 
 def table_bits(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_coords: np.ndarray | None,

@@ -13,6 +13,8 @@ from functools import cached_property
 
 import numpy as np
 
+from ltccodec.rangecoder import PMF_BITS, PmfTable
+
 PRECISION = 16
 BUCKETS = 32
 
@@ -32,15 +34,16 @@ class CodingTables:
     def latent(self) -> int:
         return int(self.counts.shape[0])
 
-    def probabilities(self, j: int, buckets: np.ndarray) -> np.ndarray:
-        """float64 ``[N, size[j]]`` exact dyadic probabilities of coordinate ``j`` in the given buckets."""
-        return np.take(self._dyadic[j], buckets, axis=0)
+    def pmf(self, j: int) -> PmfTable:
+        """Coordinate ``j``'s rows (one per phase bucket) as the range coder reads them."""
+        return self._pmfs[j]
 
     @cached_property
-    def _dyadic(self) -> list[np.ndarray]:
-        """Per coordinate, float64 ``[Q, size[j]]`` = counts / 2^precision (exact), made once per model."""
-        return [np.ascontiguousarray(self.counts[j, :, : self.size[j]], dtype=np.float64) / float(1 << self.precision)
-                for j in range(self.latent)]
+    def _pmfs(self) -> list[PmfTable]:
+        """Made once per model: the coder caches each table's cumulatives in it."""
+        if self.precision != PMF_BITS:
+            raise ValueError(f"the range coder reads {PMF_BITS}-bit tables")
+        return [PmfTable(np.ascontiguousarray(self.counts[j, :, : self.size[j]])) for j in range(self.latent)]
 
     def validate(self) -> None:
         """Raise ValueError unless the tables are well formed (every symbol codable, rows normalized)."""

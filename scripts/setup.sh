@@ -27,7 +27,7 @@ fi
 
 # Reinstall only when the package's declaration or the requested extras changed.
 stamp="$venv/.ltccodec-setup"
-want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1) $extras"
+want="$(cat pyproject.toml scripts/setup.sh ltccodec/_kernels.c | sha256sum | cut -d' ' -f1) $extras"
 if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]] || [[ ! -x "$venv/bin/ltc" ]] \
     || ! "$venv/bin/python" -c "import ltccodec" 2>/dev/null; then
     say "installing ltccodec (editable) with extras [$extras]"

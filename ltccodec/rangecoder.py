@@ -1,0 +1,172 @@
+"""The range coder behind every stream: constriction's queue coder, run either by constriction itself or by the
+compiled kernel `ltccodec._kernels`, which reproduces it word for word.
+
+All models are integer pmfs at 16 bits (`PmfTable`: rows of counts summing to 2^16). constriction gets them as
+the exact dyadic floats ``counts / 2^16`` through ``Categorical(perfect=False)``, which turns each row into
+24-bit left cumulatives ``⌊C_s (2^24 − K) / 2^16⌋ + s`` (``C_s`` the counts before symbol ``s``, ``K`` the
+row's length: the float product is exact, so this is integer arithmetic); the kernel reads those cumulatives
+directly (`PmfTable.cdf`). The escape words of the box code go through constriction's ``Uniform`` model over
+2^16 values, which is the cumulative ``256·v`` at 24 bits.
+
+The kernel is an optional part of the install (a C extension; without a compiler the package still installs).
+Without it, or with ``LTC_KERNELS=0`` in the environment, constriction codes: the streams are the same.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+
+import constriction
+import numpy as np
+
+try:
+    from ltccodec import _kernels
+except ImportError:  # no compiled kernel in this install: constriction codes
+    _kernels = None
+
+KERNELS_VERSION = 1  # the C source's KERNELS_VERSION this module was written for
+PMF_BITS = 16
+_CDF_BITS = 24  # constriction's default model precision
+
+
+def kernels_available() -> bool:
+    """True when the compiled coder is installed, matches this module, and is not switched off
+    (``LTC_KERNELS=0``)."""
+    return (_kernels is not None and getattr(_kernels, "VERSION", None) == KERNELS_VERSION
+            and os.environ.get("LTC_KERNELS", "1") != "0")
+
+
+def backend_name() -> str:
+    return "compiled kernel" if kernels_available() else "constriction"
+
+
+@dataclass(frozen=True, eq=False)
+class PmfTable:
+    """Rows of integer weights ``counts`` (``[R, K]``, each ≥ 1, each row summing to 2^16): the models one call
+    codes against, each symbol naming its row."""
+
+    counts: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return int(self.counts.shape[1])
+
+    @cached_property
+    def dyadic(self) -> np.ndarray:
+        """float64 ``[R, K]``: ``counts / 2^16``, exact; what constriction is given."""
+        return np.ascontiguousarray(self.counts, dtype=np.float64) / float(1 << PMF_BITS)
+
+    @cached_property
+    def cdf(self) -> np.ndarray:
+        """uint32 ``[R, K + 1]``: the 24-bit left cumulatives constriction derives from `dyadic`, and 2^24."""
+        counts = self.counts.astype(np.int64)
+        rows, k = counts.shape
+        before = np.cumsum(counts, axis=1) - counts
+        cdf = np.empty((rows, k + 1), dtype=np.int64)
+        cdf[:, :k] = (before * ((1 << _CDF_BITS) - k)) >> PMF_BITS
+        cdf[:, :k] += np.arange(k)
+        cdf[:, k] = 1 << _CDF_BITS
+        return np.ascontiguousarray(cdf, dtype=np.uint32)
+
+    def probabilities(self, rows: np.ndarray) -> np.ndarray:
+        return np.take(self.dyadic, rows, axis=0)
+
+
+def _ints(values: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(values, dtype=np.int64)
+
+
+def _rows(rows: np.ndarray | None, count: int) -> np.ndarray:
+    return np.zeros(count, dtype=np.int64) if rows is None else _ints(rows)
+
+
+class RangeEncoder:
+    """Symbols in, uint32 words out (`words`); ``compiled`` None picks the kernel when available."""
+
+    def __init__(self, compiled: bool | None = None) -> None:
+        self._compiled = kernels_available() if compiled is None else compiled
+        if self._compiled:
+            self._state = np.array([0, np.iinfo(np.uint64).max, 0, 0, 0], dtype=np.uint64)
+            self._out = np.empty(1024, dtype=np.uint32)
+        else:
+            self._coder = constriction.stream.queue.RangeEncoder()
+
+    def _reserve(self, count: int) -> None:
+        need = int(self._state[2]) + int(self._state[4]) + count + 2
+        if need > len(self._out):
+            grown = np.empty(max(need, 2 * len(self._out)), dtype=np.uint32)
+            grown[: len(self._out)] = self._out
+            self._out = grown
+
+    def categorical(self, symbols: np.ndarray, table: PmfTable, rows: np.ndarray | None = None) -> None:
+        """Code ``symbols`` (in ``[0, K)``), symbol ``i`` against row ``rows[i]`` of ``table`` (row 0 if None)."""
+        if len(symbols) == 0:
+            return
+        rows = _rows(rows, len(symbols))
+        if self._compiled:
+            self._reserve(len(symbols))
+            _kernels.encode_categorical(self._state, self._out, _ints(symbols), rows, table.cdf, table.size)
+        else:
+            self._coder.encode(np.asarray(symbols, dtype=np.int32), constriction.stream.model.Categorical(
+                perfect=False), table.probabilities(rows))
+
+    def uniform16(self, values: np.ndarray) -> None:
+        """Code values in ``[0, 2^16)``, each at probability 2^-16."""
+        if len(values) == 0:
+            return
+        if self._compiled:
+            self._reserve(len(values))
+            _kernels.encode_uniform16(self._state, self._out, _ints(values))
+        else:
+            self._coder.encode(np.asarray(values, dtype=np.int32), constriction.stream.model.Uniform(),
+                               np.full(len(values), 1 << 16, dtype=np.int32))
+
+    def words(self) -> np.ndarray:
+        """The sealed stream so far (the coder may go on after this)."""
+        if not self._compiled:
+            return self._coder.get_compressed()
+        self._reserve(0)
+        end = _kernels.seal(self._state, self._out)
+        return self._out[:end].copy()
+
+
+class RangeDecoder:
+    """The inverse of `RangeEncoder`, call for call. Past the end of the words it reads zeros, as constriction
+    does; a wrong stream decodes to wrong symbols, never to an error of the coder itself."""
+
+    def __init__(self, words: np.ndarray, compiled: bool | None = None) -> None:
+        self._compiled = kernels_available() if compiled is None else compiled
+        words = np.ascontiguousarray(words, dtype=np.uint32)
+        if self._compiled:
+            self._words = words
+            point, used = 0, min(2, len(words))
+            for w in words[:used]:
+                point = (point << 32) | int(w)
+            point <<= 32 * (2 - used) if used else 0
+            self._state = np.array([0, np.iinfo(np.uint64).max, point, used], dtype=np.uint64)
+        else:
+            self._coder = constriction.stream.queue.RangeDecoder(words)
+
+    def categorical(self, table: PmfTable, rows: np.ndarray | int) -> np.ndarray:
+        """int64 symbols, one per entry of ``rows`` (or ``rows`` symbols all against row 0)."""
+        rows = np.zeros(rows, dtype=np.int64) if isinstance(rows, int) else _ints(rows)
+        if len(rows) == 0:
+            return np.zeros(0, dtype=np.int64)
+        if self._compiled:
+            out = np.empty(len(rows), dtype=np.int64)
+            _kernels.decode_categorical(self._state, self._words, (out, rows, table.cdf, table.size))
+            return out
+        return self._coder.decode(constriction.stream.model.Categorical(perfect=False),
+                                  table.probabilities(rows)).astype(np.int64)
+
+    def uniform16(self, count: int) -> np.ndarray:
+        if count == 0:
+            return np.zeros(0, dtype=np.int64)
+        if self._compiled:
+            out = np.empty(count, dtype=np.int64)
+            _kernels.decode_uniform16(self._state, self._words, out)
+            return out
+        return self._coder.decode(constriction.stream.model.Uniform(),
+                                  np.full(count, 1 << 16, dtype=np.int32)).astype(np.int64)

@@ -1,0 +1,140 @@
+"""The compiled range coder against constriction: word for word on random tables and symbol streams, the same
+symbols (or the same refusal) on random words, and the 24-bit cumulatives constriction derives from our pmfs."""
+
+from __future__ import annotations
+
+import constriction
+import numpy as np
+import pytest
+
+from ltccodec import rangecoder
+from ltccodec.rangecoder import PmfTable, RangeDecoder, RangeEncoder
+
+pytestmark = pytest.mark.skipif(rangecoder._kernels is None,
+                                reason="the compiled kernel is not built in this install (no C compiler?)")
+
+
+def _table(rng: np.random.Generator, rows: int, size: int) -> PmfTable:
+    weights = rng.random((rows, size)) ** rng.uniform(0.5, 12)
+    counts = np.maximum(np.rint(weights / weights.sum(axis=1, keepdims=True) * 65536).astype(np.int64), 1)
+    counts[np.arange(rows), counts.argmax(axis=1)] += 65536 - counts.sum(axis=1)
+    return PmfTable(counts)
+
+
+def _draw(rng: np.random.Generator, table: PmfTable, rows: np.ndarray) -> np.ndarray:
+    """Symbols distributed as their rows say (so both likely and rare symbols occur)."""
+    cumulative = np.cumsum(table.counts, axis=1)
+    return (rng.integers(0, 65536, len(rows))[:, None] >= cumulative[rows]).sum(axis=1)
+
+
+def _script(rng: np.random.Generator) -> list[tuple]:
+    """A random sequence of calls: categorical batches against random tables, and uniform 16-bit words."""
+    calls = []
+    for _ in range(int(rng.integers(1, 6))):
+        if rng.random() < 0.3:
+            calls.append(("uniform", rng.integers(0, 1 << 16, int(rng.integers(0, 40)))))
+        else:
+            table = _table(rng, int(rng.integers(1, 6)), int(rng.integers(2, 80)))
+            rows = rng.integers(0, table.counts.shape[0], int(rng.integers(0, 3000)))
+            calls.append(("categorical", table, rows, _draw(rng, table, rows)))
+    return calls
+
+
+def _encode(calls: list[tuple], compiled: bool) -> np.ndarray:
+    encoder = RangeEncoder(compiled=compiled)
+    for call in calls:
+        if call[0] == "uniform":
+            encoder.uniform16(call[1])
+        else:
+            encoder.categorical(call[3], call[1], call[2])
+    return encoder.words()
+
+
+def _decode(words: np.ndarray, calls: list[tuple], compiled: bool) -> np.ndarray | str:
+    decoder = RangeDecoder(words, compiled=compiled)
+    out = [np.zeros(0, dtype=np.int64)]
+    try:
+        for call in calls:
+            out.append(decoder.uniform16(len(call[1])) if call[0] == "uniform" else decoder.categorical(call[1],
+                                                                                                        call[2]))
+    except (ValueError, AssertionError):  # constriction's and the kernel's "invalid compressed data"
+        return "invalid"
+    return np.concatenate(out)
+
+
+def test_cumulatives_are_constrictions() -> None:
+    """Coding one symbol from a fresh coder exposes its interval: the kernel's table must give the same words
+    as constriction's own quantization for every symbol of a skewed row."""
+    rng = np.random.default_rng(5)
+    table = _table(rng, 1, 37)
+    assert table.cdf[0, 0] == 0 and table.cdf[0, -1] == 1 << 24 and np.all(np.diff(table.cdf[0].astype(int)) > 0)
+    for symbol in range(37):
+        reference = constriction.stream.queue.RangeEncoder()
+        reference.encode(np.array([symbol, 36 - symbol], dtype=np.int32),
+                         constriction.stream.model.Categorical(perfect=False), table.probabilities(np.zeros(2, int)))
+        ours = RangeEncoder(compiled=True)
+        ours.categorical(np.array([symbol, 36 - symbol]), table)
+        np.testing.assert_array_equal(ours.words(), reference.get_compressed())
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_words_match_constriction(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for _ in range(25):
+        calls = _script(rng)
+        words = _encode(calls, compiled=False)
+        np.testing.assert_array_equal(_encode(calls, compiled=True), words)
+        expected = np.concatenate([np.zeros(0, dtype=np.int64)] + [c[1] if c[0] == "uniform" else c[3]
+                                                                    for c in calls])
+        np.testing.assert_array_equal(_decode(words, calls, compiled=True), expected)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_words_decode_as_constriction_does(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    refused = 0
+    for _ in range(40):
+        calls = _script(rng)
+        words = rng.integers(0, 1 << 32, int(rng.integers(0, 400)), dtype=np.uint64).astype(np.uint32)
+        ours, theirs = _decode(words, calls, compiled=True), _decode(words, calls, compiled=False)
+        if isinstance(theirs, str):
+            refused += 1
+            assert ours == theirs
+        else:
+            np.testing.assert_array_equal(ours, theirs)
+    assert refused < 40
+
+
+def test_carry_chains() -> None:
+    """Long runs of near-certain symbols push the coder into its held-back ("inverted") words; the words must
+    still match constriction's through every transition."""
+    counts = np.array([[65535, 1], [1, 65535], [32768, 32768]])
+    table = PmfTable(counts)
+    rng = np.random.default_rng(9)
+    for _ in range(30):
+        rows = rng.choice(3, size=5000, p=[0.45, 0.45, 0.1])
+        symbols = np.where(rows == 2, rng.integers(0, 2, 5000), np.where(rng.random(5000) < 0.999, rows, 1 - rows))
+        calls = [("categorical", table, rows, symbols)]
+        words = _encode(calls, compiled=False)
+        np.testing.assert_array_equal(_encode(calls, compiled=True), words)
+        np.testing.assert_array_equal(_decode(words, calls, compiled=True), symbols)
+
+
+def test_bad_arguments_raise() -> None:
+    table = PmfTable(np.array([[60000, 5536]]))
+    encoder = RangeEncoder(compiled=True)
+    with pytest.raises(ValueError, match="out of range"):
+        encoder.categorical(np.array([2]), table)
+    with pytest.raises(ValueError, match="out of range"):
+        encoder.categorical(np.array([0]), table, np.array([1]))
+    with pytest.raises(ValueError, match="out of range"):
+        encoder.uniform16(np.array([1 << 16]))
+    with pytest.raises(ValueError, match="row out of range"):
+        RangeDecoder(np.array([1, 2], dtype=np.uint32), compiled=True).categorical(table, np.array([3]))
+
+
+def test_empty_stream_is_no_words() -> None:
+    assert len(RangeEncoder(compiled=True).words()) == 0
+    encoder = RangeEncoder(compiled=True)
+    encoder.categorical(np.array([1]), PmfTable(np.array([[60000, 5536]])))
+    assert len(encoder.words()) >= 1
