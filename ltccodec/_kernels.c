@@ -12,10 +12,11 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
-#define KERNELS_VERSION 1
+#define KERNELS_VERSION 3
 #define PRECISION 24
 #define TOTAL (UINT64_C(1) << PRECISION)
 #define WORD_BITS 32
@@ -30,13 +31,30 @@ typedef struct {
     int held;
 } buffer_t;
 
-static int get_buffer(PyObject *obj, buffer_t *b, int writable, Py_ssize_t itemsize, const char *what) {
+/* Element kinds the kernels take: 'i' int64, 'u' uint64, 'w' uint32 (words), 'd' float64. */
+static int kind_of(const char *format) {
+    if (format == NULL) return 'B';
+    while (*format == '<' || *format == '=' || *format == '@') format++;
+    if (format[0] == 0 || format[1] != 0) return '?';
+    switch (format[0]) {
+    case 'l': return sizeof(long) == 8 ? 'i' : '?';
+    case 'q': return 'i';
+    case 'L': return sizeof(long) == 8 ? 'u' : 'w';
+    case 'Q': return 'u';
+    case 'I': return 'w';
+    case 'd': return 'd';
+    default: return '?';
+    }
+}
+
+static int get_buffer(PyObject *obj, buffer_t *b, int writable, int kind, const char *what) {
     b->held = 0;
-    if (PyObject_GetBuffer(obj, &b->view, writable ? PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS : PyBUF_C_CONTIGUOUS) < 0)
-        return -1;
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, &b->view, flags) < 0) return -1;
     b->held = 1;
-    if (b->view.itemsize != itemsize || b->view.len % itemsize != 0) {
-        PyErr_Format(PyExc_ValueError, "%s: expected %zd-byte elements", what, itemsize);
+    if (kind_of(b->view.format) != kind) {
+        PyErr_Format(PyExc_TypeError, "%s: wrong element type (format %s)", what,
+                     b->view.format ? b->view.format : "B");
         return -1;
     }
     return 0;
@@ -102,9 +120,9 @@ static PyObject *encode_categorical(PyObject *self, PyObject *args) {
     buffer_t st = {0}, out = {0}, sym = {0}, rows = {0}, cdf = {0};
     PyObject *result = NULL;
     if (!PyArg_ParseTuple(args, "OOOOOn", &o_st, &o_out, &o_sym, &o_rows, &o_cdf, &k)) return NULL;
-    if (get_buffer(o_st, &st, 1, 8, "state") < 0 || get_buffer(o_out, &out, 1, 4, "out") < 0 ||
-        get_buffer(o_sym, &sym, 0, 8, "symbols") < 0 || get_buffer(o_rows, &rows, 0, 8, "rows") < 0 ||
-        get_buffer(o_cdf, &cdf, 0, 4, "cdf") < 0)
+    if (get_buffer(o_st, &st, 1, 'u', "state") < 0 || get_buffer(o_out, &out, 1, 'w', "out") < 0 ||
+        get_buffer(o_sym, &sym, 0, 'i', "symbols") < 0 || get_buffer(o_rows, &rows, 0, 'i', "rows") < 0 ||
+        get_buffer(o_cdf, &cdf, 0, 'w', "cdf") < 0)
         goto done;
     Py_ssize_t n = COUNT(sym, int64_t), stride = k + 1;
     if (COUNT(st, uint64_t) != E_SLOTS || COUNT(rows, int64_t) != n || k < 2 || COUNT(cdf, uint32_t) % stride) {
@@ -143,8 +161,8 @@ static PyObject *encode_uniform16(PyObject *self, PyObject *args) {
     buffer_t st = {0}, out = {0}, val = {0};
     PyObject *result = NULL;
     if (!PyArg_ParseTuple(args, "OOO", &o_st, &o_out, &o_val)) return NULL;
-    if (get_buffer(o_st, &st, 1, 8, "state") < 0 || get_buffer(o_out, &out, 1, 4, "out") < 0 ||
-        get_buffer(o_val, &val, 0, 8, "values") < 0)
+    if (get_buffer(o_st, &st, 1, 'u', "state") < 0 || get_buffer(o_out, &out, 1, 'w', "out") < 0 ||
+        get_buffer(o_val, &val, 0, 'i', "values") < 0)
         goto done;
     Py_ssize_t n = COUNT(val, int64_t);
     uint64_t *s = (uint64_t *)st.view.buf;
@@ -173,7 +191,7 @@ static PyObject *seal(PyObject *self, PyObject *args) {
     buffer_t st = {0}, out = {0};
     PyObject *result = NULL;
     if (!PyArg_ParseTuple(args, "OO", &o_st, &o_out)) return NULL;
-    if (get_buffer(o_st, &st, 1, 8, "state") < 0 || get_buffer(o_out, &out, 1, 4, "out") < 0) goto done;
+    if (get_buffer(o_st, &st, 1, 'u', "state") < 0 || get_buffer(o_out, &out, 1, 'w', "out") < 0) goto done;
     if (COUNT(st, uint64_t) != E_SLOTS) {
         PyErr_SetString(PyExc_ValueError, "seal: bad state");
         goto done;
@@ -225,7 +243,7 @@ static inline void decode_update(uint64_t *st, const uint32_t *words, uint64_t n
 static int decoder_args(PyObject *args, buffer_t *st, buffer_t *wd, PyObject **rest, const char *what) {
     PyObject *o_st, *o_words;
     if (!PyArg_ParseTuple(args, "OOO", &o_st, &o_words, rest)) return -1;
-    if (get_buffer(o_st, st, 1, 8, "state") < 0 || get_buffer(o_words, wd, 0, 4, "words") < 0) return -1;
+    if (get_buffer(o_st, st, 1, 'u', "state") < 0 || get_buffer(o_words, wd, 0, 'w', "words") < 0) return -1;
     if (COUNT(*st, uint64_t) != D_SLOTS) {
         PyErr_Format(PyExc_ValueError, "%s: bad state", what);
         return -1;
@@ -240,8 +258,8 @@ static PyObject *decode_categorical(PyObject *self, PyObject *args) {
     Py_ssize_t k;
     if (decoder_args(args, &st, &wd, &rest, "decode_categorical") < 0) goto done;
     if (!PyArg_ParseTuple(rest, "OOOn", &o_sym, &o_rows, &o_cdf, &k)) goto done;
-    if (get_buffer(o_sym, &sym, 1, 8, "symbols") < 0 || get_buffer(o_rows, &rows, 0, 8, "rows") < 0 ||
-        get_buffer(o_cdf, &cdf, 0, 4, "cdf") < 0)
+    if (get_buffer(o_sym, &sym, 1, 'i', "symbols") < 0 || get_buffer(o_rows, &rows, 0, 'i', "rows") < 0 ||
+        get_buffer(o_cdf, &cdf, 0, 'w', "cdf") < 0)
         goto done;
     Py_ssize_t n = COUNT(sym, int64_t), stride = k + 1;
     if (COUNT(rows, int64_t) != n || k < 2 || COUNT(cdf, uint32_t) % stride) {
@@ -288,7 +306,7 @@ static PyObject *decode_uniform16(PyObject *self, PyObject *args) {
     buffer_t st = {0}, wd = {0}, val = {0};
     PyObject *o_val, *result = NULL;
     if (decoder_args(args, &st, &wd, &o_val, "decode_uniform16") < 0) goto done;
-    if (get_buffer(o_val, &val, 1, 8, "values") < 0) goto done;
+    if (get_buffer(o_val, &val, 1, 'i', "values") < 0) goto done;
     uint64_t *s = (uint64_t *)st.view.buf;
     const uint32_t *words = (const uint32_t *)wd.view.buf;
     uint64_t nwords = (uint64_t)COUNT(wd, uint32_t);
@@ -311,7 +329,230 @@ done:
     return result;
 }
 
+/* ---- closest points: the same IEEE operations in the same order as ltccodec/lattice/_ops.py ---- */
+
+/* np.rint (round half to even) without a libm call: adding and subtracting 2^52 rounds in the current (default,
+   to-nearest-even) mode; magnitudes from 2^52 up are integers already. The sign is kept, so -0.3 gives -0.0. */
+static inline double round_even(double x) {
+    double a = fabs(x);
+    if (!(a < 4503599627370496.0)) return x; /* also NaN */
+    const double big = 4503599627370496.0; /* (a + big) - big is not folded: no -ffast-math here */
+    return copysign((a + big) - big, x);
+}
+
+/* fmod(sum - parity, 2) != 0 for an integer-valued sum: exact integer arithmetic while that is exact */
+static inline int wrong_parity(double sum, double parity) {
+    if (fabs(sum) < 4503599627370496.0) return (int)(((long long)sum - (long long)parity) & 1);
+    return fmod(sum - parity, 2.0) != 0.0;
+}
+
+/* c ? a : b on doubles through their bits, without a branch (and keeping the sign of a zero) */
+static inline double pick(int c, double a, double b) {
+    uint64_t ua, ub, mask = (uint64_t)0 - (uint64_t)(c != 0);
+    memcpy(&ua, &a, 8);
+    memcpy(&ub, &b, 8);
+    ub = (ua & mask) | (ub & ~mask);
+    memcpy(&b, &ub, 8);
+    return b;
+}
+
+/* Conway & Sloane's D_n rule on one row: round; if the sum has the wrong parity, move the coordinate with the
+   largest rounding error (first such) one step toward its input. Written without data-dependent branches but
+   the last (a coordinate left alone keeps its -0.0). */
+static inline void round_parity_row(const double *z, double *f, Py_ssize_t n, double parity) {
+    double sum = 0.0, largest = -1.0;
+    Py_ssize_t worst = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        f[i] = round_even(z[i]);
+        sum += f[i];
+        double r = fabs(z[i] - f[i]);
+        int better = r > largest;
+        largest = pick(better, r, largest);
+        worst += (i - worst) & -(Py_ssize_t)better;
+    }
+    /* the move, selected by bit masks rather than a branch (the parity is a coin flip for the predictor) */
+    double moved = f[worst] + ((z[worst] - f[worst] >= 0.0) ? 1.0 : -1.0);
+    f[worst] = pick(wrong_parity(sum, parity), moved, f[worst]);
+}
+
+/* round_parity(z f64[B*n], out f64[B*n], n, parities f64[B] or f64[1]) */
+static PyObject *round_parity(PyObject *self, PyObject *args) {
+    PyObject *o_z, *o_out, *o_par;
+    Py_ssize_t n;
+    buffer_t z = {0}, out = {0}, par = {0};
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(args, "OOnO", &o_z, &o_out, &n, &o_par)) return NULL;
+    if (get_buffer(o_z, &z, 0, 'd', "z") < 0 || get_buffer(o_out, &out, 1, 'd', "out") < 0 ||
+        get_buffer(o_par, &par, 0, 'd', "parity") < 0)
+        goto done;
+    Py_ssize_t count = COUNT(z, double);
+    if (n < 1 || count % n || COUNT(out, double) != count ||
+        (COUNT(par, double) != 1 && COUNT(par, double) != count / n)) {
+        PyErr_SetString(PyExc_ValueError, "round_parity: inconsistent shapes");
+        goto done;
+    }
+    const double *in = (const double *)z.view.buf, *parity = (const double *)par.view.buf;
+    double *f = (double *)out.view.buf;
+    int each = COUNT(par, double) != 1 || count == n;
+    for (Py_ssize_t row = 0; row < count / n; row++)
+        round_parity_row(in + row * n, f + row * n, n, parity[each ? row : 0]);
+    result = Py_NewRef(Py_None);
+done:
+    release(&z), release(&out), release(&par);
+    return result;
+}
+
+static double squared_distance(const double *z, const double *p, int n) {
+    double d = z[0] - p[0], total = d * d;
+    for (int i = 1; i < n; i++) {
+        d = z[i] - p[i];
+        total += d * d;
+    }
+    return total;
+}
+
+/* E8 at twice its size, 2D8 ∪ (2D8 + 1): the closer of the two cosets' points, the even coset on ties. (Tried:
+   tiles of rows with selects instead of branches, for the vectorizer; twice as slow with gcc -O3.) */
+static void e8_rows(const double *in, double *p, Py_ssize_t rows) {
+    for (Py_ssize_t row = 0; row < rows; row++) {
+        const double *x = in + 8 * row;
+        double half[8], even[8], odd[8];
+        for (int i = 0; i < 8; i++) half[i] = x[i] * 0.5;
+        round_parity_row(half, even, 8, 0.0);
+        for (int i = 0; i < 8; i++) half[i] = (x[i] - 1.0) * 0.5;
+        round_parity_row(half, odd, 8, 0.0);
+        for (int i = 0; i < 8; i++) {
+            even[i] = 2.0 * even[i];
+            odd[i] = 2.0 * odd[i] + 1.0;
+        }
+        int use_odd = squared_distance(x, odd, 8) < squared_distance(x, even, 8);
+        for (int i = 0; i < 8; i++) p[8 * row + i] = pick(use_odd, odd[i], even[i]);
+    }
+}
+
+/* nearest_e8(z f64[B*8], out f64[B*8]): E8 at twice its size, 2D8 ∪ (2D8 + 1); the closer of the two cosets'
+   points, the even coset on ties. */
+static PyObject *nearest_e8(PyObject *self, PyObject *args) {
+    PyObject *o_z, *o_out;
+    buffer_t z = {0}, out = {0};
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(args, "OO", &o_z, &o_out)) return NULL;
+    if (get_buffer(o_z, &z, 0, 'd', "z") < 0 || get_buffer(o_out, &out, 1, 'd', "out") < 0) goto done;
+    Py_ssize_t count = COUNT(z, double);
+    if (count % 8 || COUNT(out, double) != count) {
+        PyErr_SetString(PyExc_ValueError, "nearest_e8: inconsistent shapes");
+        goto done;
+    }
+    e8_rows((const double *)z.view.buf, (double *)out.view.buf, count / 8);
+    result = Py_NewRef(Py_None);
+done:
+    release(&z), release(&out);
+    return result;
+}
+
+/* ---- integer lattice arithmetic, wrapping in 64 bits as numpy's int64 does ---- */
+
+/* int_matmul(k i64[B*n], basis i64[n*m], out i64[B*m], n, m): out = k @ basis */
+static PyObject *int_matmul(PyObject *self, PyObject *args) {
+    PyObject *o_k, *o_b, *o_out;
+    Py_ssize_t n, m;
+    buffer_t k = {0}, b = {0}, out = {0};
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(args, "OOOnn", &o_k, &o_b, &o_out, &n, &m)) return NULL;
+    if (get_buffer(o_k, &k, 0, 'i', "k") < 0 || get_buffer(o_b, &b, 0, 'i', "basis") < 0 ||
+        get_buffer(o_out, &out, 1, 'i', "out") < 0)
+        goto done;
+    if (n < 1 || m < 1 || COUNT(k, int64_t) % n || COUNT(b, int64_t) != n * m ||
+        COUNT(out, int64_t) != COUNT(k, int64_t) / n * m) {
+        PyErr_SetString(PyExc_ValueError, "int_matmul: inconsistent shapes");
+        goto done;
+    }
+    const uint64_t *kk = (const uint64_t *)k.view.buf, *bb = (const uint64_t *)b.view.buf;
+    uint64_t *o = (uint64_t *)out.view.buf;
+    for (Py_ssize_t row = 0, rows = COUNT(k, int64_t) / n; row < rows; row++) {
+        const uint64_t *x = kk + row * n;
+        uint64_t *y = o + row * m;
+        for (Py_ssize_t c = 0; c < m; c++) y[c] = 0;
+        for (Py_ssize_t t = 0; t < n; t++) {
+            uint64_t v = x[t];
+            if (v == 0) continue;
+            const uint64_t *brow = bb + t * m;
+            for (Py_ssize_t c = 0; c < m; c++) y[c] += v * brow[c];
+        }
+    }
+    result = Py_NewRef(Py_None);
+done:
+    release(&k), release(&b), release(&out);
+    return result;
+}
+
+/* floor(a / d) for 0 < d ≤ 2^50, given inv = 1.0 / d: a truncated double estimate (within one of the floor when
+   |a| < 2^50), then integer corrections without branches, so the result is exact; hardware division for
+   larger |a|. */
+static inline int64_t floor_div(int64_t a, int64_t d, double inv) {
+    if (a > -(INT64_C(1) << 50) && a < (INT64_C(1) << 50)) {
+        int64_t q = (int64_t)((double)a * inv);
+        int64_t r = a - q * d;
+        q -= (r < 0);
+        q += (r >= d);
+        return q;
+    }
+    int64_t q = a / d;
+    return (a % d != 0 && a < 0) ? q - 1 : q;
+}
+
+/* shift_bucket(coords i64[N*L], L, first, column i64[m], dither i64[N*D], D, dcol, nesting, den, buckets,
+                shift_out i64[N], bucket_out i64[N]): the box code's shift and phase bucket of one coordinate
+   (entropy._shift_and_bucket): num = nesting·(coords[:, first:first+m] @ column) + dither[:, dcol]. */
+static PyObject *shift_bucket(PyObject *self, PyObject *args) {
+    PyObject *o_c, *o_col, *o_d, *o_s, *o_q;
+    Py_ssize_t L, first, D, dcol;
+    long long nesting, den, buckets;
+    buffer_t c = {0}, col = {0}, d = {0}, sh = {0}, bu = {0};
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(args, "OnnOOnnLLLOO", &o_c, &L, &first, &o_col, &o_d, &D, &dcol, &nesting, &den, &buckets,
+                          &o_s, &o_q))
+        return NULL;
+    if (get_buffer(o_c, &c, 0, 'i', "coords") < 0 || get_buffer(o_col, &col, 0, 'i', "column") < 0 ||
+        get_buffer(o_d, &d, 0, 'i', "dither") < 0 || get_buffer(o_s, &sh, 1, 'i', "shift") < 0 ||
+        get_buffer(o_q, &bu, 1, 'i', "bucket") < 0)
+        goto done;
+    Py_ssize_t n = COUNT(sh, int64_t), m = COUNT(col, int64_t);
+    if (L < 1 || D < 1 || den < 1 || buckets < 1 || first < 0 || first + m > L || dcol < 0 || dcol >= D ||
+        COUNT(c, int64_t) != n * L || COUNT(d, int64_t) != n * D || COUNT(bu, int64_t) != n ||
+        den > (INT64_C(1) << 24) || buckets > (INT64_C(1) << 24)) { /* keeps 2·den·buckets below 2^49 */
+        PyErr_SetString(PyExc_ValueError, "shift_bucket: inconsistent shapes");
+        goto done;
+    }
+    const uint64_t *cc = (const uint64_t *)c.view.buf, *w = (const uint64_t *)col.view.buf;
+    const int64_t *dd = (const int64_t *)d.view.buf;
+    int64_t *shift = (int64_t *)sh.view.buf, *bucket = (int64_t *)bu.view.buf;
+    const double inv = 1.0 / (double)den, inv2 = 1.0 / (double)(2 * den);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const uint64_t *later = cc + i * L + first;
+        uint64_t acc = 0;
+        for (Py_ssize_t t = 0; t < m; t++) acc += later[t] * w[t];
+        int64_t num = (int64_t)((uint64_t)nesting * acc + (uint64_t)dd[i * D + dcol]);
+        int64_t q = floor_div(num, den, inv);
+        int64_t rem = num - q * den; /* in [0, den) */
+        int64_t b = floor_div(2 * rem * buckets + den, 2 * den, inv2);
+        int64_t wrap = b == buckets;
+        q += wrap;
+        b = wrap ? 0 : b;
+        shift[i] = q;
+        bucket[i] = b;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    release(&c), release(&col), release(&d), release(&sh), release(&bu);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"int_matmul", int_matmul, METH_VARARGS, "Integer matrix product, wrapping in 64 bits."},
+    {"shift_bucket", shift_bucket, METH_VARARGS, "The box code's shift and phase bucket of one coordinate."},
+    {"round_parity", round_parity, METH_VARARGS, "D_n rounding: closest integer rows with a given sum parity."},
+    {"nearest_e8", nearest_e8, METH_VARARGS, "Closest point of E8 (at twice its size) to each row."},
     {"encode_categorical", encode_categorical, METH_VARARGS, "Range-code symbols against rows of a cdf table."},
     {"encode_uniform16", encode_uniform16, METH_VARARGS, "Range-code 16-bit values at probability 2^-16."},
     {"seal", seal, METH_VARARGS, "Append the closing words; returns the word count."},

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from ltccodec import anchor as anchor_swap
-from ltccodec import rankcode
+from ltccodec import kernels, rankcode
 from ltccodec.errors import LtcError
 from ltccodec.lattice import Lattice
 from ltccodec.rangecoder import PmfTable, RangeDecoder, RangeEncoder
@@ -65,19 +65,30 @@ def _check_codable(lattice: Lattice, tables: CodingTables) -> None:
         raise LtcError("the model's coding tables do not match its latent dimension")
 
 
-def _shift_and_bucket(basis: np.ndarray, local: int, later: np.ndarray, dither: np.ndarray, nesting: int,
+def _shift_and_bucket(basis: np.ndarray, local: int, coords: np.ndarray, lo: int, dither: np.ndarray, nesting: int,
                       buckets: int) -> tuple[np.ndarray, np.ndarray]:
-    """For coordinate ``local`` of a block with integer lower-triangular ``basis``: the integer shift that
-    maps ``k_local`` to the table symbol, and the phase bucket, from the later coordinates ``later``
-    (int64 ``[N, dim - local - 1]``) and the dither's native coordinate ``dither`` (int64 ``[N]``)."""
-    column = basis[local + 1:, local]
-    num = nesting * (later @ column if len(column) else np.zeros(len(dither), dtype=np.int64)) + dither
+    """For coordinate ``local`` of the block with integer lower-triangular ``basis`` that starts at column ``lo``
+    of ``coords`` (int64 ``[N, L]``): the integer shift that maps ``k_local`` to the table symbol, and the phase
+    bucket, from the block's later coordinates and the dither's native coordinates ``dither`` (int64 ``[N, n]``)."""
+    column = np.ascontiguousarray(basis[local + 1:, local])
     den = nesting * int(basis[local, local])
+    compiled = kernels.active()
+    if compiled is not None and _plain(coords) and _plain(dither):
+        shift, bucket = np.empty(len(coords), dtype=np.int64), np.empty(len(coords), dtype=np.int64)
+        compiled.shift_bucket(coords, coords.shape[1], lo + local + 1, column, dither, dither.shape[1], local,
+                              nesting, den, buckets, shift, bucket)
+        return shift, bucket
+    later = coords[:, lo + local + 1: lo + local + 1 + len(column)]
+    num = nesting * (later @ column if len(column) else np.zeros(len(dither), dtype=np.int64)) + dither[:, local]
     shift = np.floor_divide(num, den)
     rem = num - shift * den  # in [0, den)
     bucket = (2 * rem * buckets + den) // (2 * den)  # nearest bucket, exact
     wrap = bucket == buckets
     return shift + wrap, np.where(wrap, 0, bucket)
+
+
+def _plain(a: np.ndarray) -> bool:
+    return a.dtype == np.int64 and a.ndim == 2 and a.flags.c_contiguous
 
 
 def _conditions(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither: list[np.ndarray],
@@ -86,9 +97,8 @@ def _conditions(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dith
     (`_native_dither`). Lazy: each step reads ``coords`` as it is then, so a decoder can fill in coordinate ``j``
     before the generator moves on to the next one."""
     for b, lo, local, j in _order(lattice):
-        block = lattice.blocks[b]
-        shift, bucket = _shift_and_bucket(block.basis, local, coords[:, lo + local + 1: lo + block.dim],
-                                          dither[b][:, local], nesting, tables.buckets)
+        shift, bucket = _shift_and_bucket(lattice.blocks[b].basis, local, coords, lo, dither[b], nesting,
+                                          tables.buckets)
         yield j, shift, bucket
 
 

@@ -8,38 +8,22 @@ row's length: the float product is exact, so this is integer arithmetic); the ke
 directly (`PmfTable.cdf`). The escape words of the box code go through constriction's ``Uniform`` model over
 2^16 values, which is the cumulative ``256·v`` at 24 bits.
 
-The kernel is an optional part of the install (a C extension; without a compiler the package still installs).
-Without it, or with ``LTC_KERNELS=0`` in the environment, constriction codes: the streams are the same.
+The kernel is an optional part of the install (`kernels`). Without it, or with ``LTC_KERNELS=0`` in the
+environment, constriction codes: the streams are the same.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import cached_property
 
 import constriction
 import numpy as np
 
-try:
-    from ltccodec import _kernels
-except ImportError:  # no compiled kernel in this install: constriction codes
-    _kernels = None
+from ltccodec import kernels
 
-KERNELS_VERSION = 1  # the C source's KERNELS_VERSION this module was written for
 PMF_BITS = 16
 _CDF_BITS = 24  # constriction's default model precision
-
-
-def kernels_available() -> bool:
-    """True when the compiled coder is installed, matches this module, and is not switched off
-    (``LTC_KERNELS=0``)."""
-    return (_kernels is not None and getattr(_kernels, "VERSION", None) == KERNELS_VERSION
-            and os.environ.get("LTC_KERNELS", "1") != "0")
-
-
-def backend_name() -> str:
-    return "compiled kernel" if kernels_available() else "constriction"
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,8 +70,8 @@ class RangeEncoder:
     """Symbols in, uint32 words out (`words`); ``compiled`` None picks the kernel when available."""
 
     def __init__(self, compiled: bool | None = None) -> None:
-        self._compiled = kernels_available() if compiled is None else compiled
-        if self._compiled:
+        self._kernels = kernels.pick(compiled)
+        if self._kernels is not None:
             self._state = np.array([0, np.iinfo(np.uint64).max, 0, 0, 0], dtype=np.uint64)
             self._out = np.empty(1024, dtype=np.uint32)
         else:
@@ -105,9 +89,9 @@ class RangeEncoder:
         if len(symbols) == 0:
             return
         rows = _rows(rows, len(symbols))
-        if self._compiled:
+        if self._kernels is not None:
             self._reserve(len(symbols))
-            _kernels.encode_categorical(self._state, self._out, _ints(symbols), rows, table.cdf, table.size)
+            self._kernels.encode_categorical(self._state, self._out, _ints(symbols), rows, table.cdf, table.size)
         else:
             self._coder.encode(np.asarray(symbols, dtype=np.int32), constriction.stream.model.Categorical(
                 perfect=False), table.probabilities(rows))
@@ -116,19 +100,19 @@ class RangeEncoder:
         """Code values in ``[0, 2^16)``, each at probability 2^-16."""
         if len(values) == 0:
             return
-        if self._compiled:
+        if self._kernels is not None:
             self._reserve(len(values))
-            _kernels.encode_uniform16(self._state, self._out, _ints(values))
+            self._kernels.encode_uniform16(self._state, self._out, _ints(values))
         else:
             self._coder.encode(np.asarray(values, dtype=np.int32), constriction.stream.model.Uniform(),
                                np.full(len(values), 1 << 16, dtype=np.int32))
 
     def words(self) -> np.ndarray:
         """The sealed stream so far (the coder may go on after this)."""
-        if not self._compiled:
+        if self._kernels is None:
             return self._coder.get_compressed()
         self._reserve(0)
-        end = _kernels.seal(self._state, self._out)
+        end = self._kernels.seal(self._state, self._out)
         return self._out[:end].copy()
 
 
@@ -137,9 +121,9 @@ class RangeDecoder:
     does; a wrong stream decodes to wrong symbols, never to an error of the coder itself."""
 
     def __init__(self, words: np.ndarray, compiled: bool | None = None) -> None:
-        self._compiled = kernels_available() if compiled is None else compiled
+        self._kernels = kernels.pick(compiled)
         words = np.ascontiguousarray(words, dtype=np.uint32)
-        if self._compiled:
+        if self._kernels is not None:
             self._words = words
             point, used = 0, min(2, len(words))
             for w in words[:used]:
@@ -154,9 +138,9 @@ class RangeDecoder:
         rows = np.zeros(rows, dtype=np.int64) if isinstance(rows, int) else _ints(rows)
         if len(rows) == 0:
             return np.zeros(0, dtype=np.int64)
-        if self._compiled:
+        if self._kernels is not None:
             out = np.empty(len(rows), dtype=np.int64)
-            _kernels.decode_categorical(self._state, self._words, (out, rows, table.cdf, table.size))
+            self._kernels.decode_categorical(self._state, self._words, (out, rows, table.cdf, table.size))
             return out
         return self._coder.decode(constriction.stream.model.Categorical(perfect=False),
                                   table.probabilities(rows)).astype(np.int64)
@@ -164,9 +148,9 @@ class RangeDecoder:
     def uniform16(self, count: int) -> np.ndarray:
         if count == 0:
             return np.zeros(0, dtype=np.int64)
-        if self._compiled:
+        if self._kernels is not None:
             out = np.empty(count, dtype=np.int64)
-            _kernels.decode_uniform16(self._state, self._words, out)
+            self._kernels.decode_uniform16(self._state, self._words, out)
             return out
         return self._coder.decode(constriction.stream.model.Uniform(),
                                   np.full(count, 1 << 16, dtype=np.int32)).astype(np.int64)

@@ -34,4 +34,9 @@ if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]] || [[ ! -x "$venv/bin/ltc" ]] 
     "$venv/bin/python" -m pip install -q -e ".[$extras]"
     echo "$want" > "$stamp"
 fi
+# The compiled kernels are optional to the install (pip does not fail without a compiler); say when they are missing.
+if ! "$venv/bin/python" -c "import sys; from ltccodec import kernels; sys.exit(not kernels.built())" 2>/dev/null; then
+    say "warning: the compiled kernels (ltccodec/_kernels.c) are not built; coding runs on numpy and constriction,"
+    say "         slower (same streams). With a C compiler, 'pip install -v -e .' shows why the build failed."
+fi
 say "ready: $venv ($("$venv/bin/python" --version 2>&1))"

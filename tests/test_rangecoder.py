@@ -3,15 +3,18 @@ symbols (or the same refusal) on random words, and the 24-bit cumulatives constr
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import constriction
 import numpy as np
 import pytest
 
-from ltccodec import rangecoder
+from ltccodec import kernels
 from ltccodec.rangecoder import PmfTable, RangeDecoder, RangeEncoder
 
-pytestmark = pytest.mark.skipif(rangecoder._kernels is None,
-                                reason="the compiled kernel is not built in this install (no C compiler?)")
+needs_kernels = pytest.mark.skipif(not kernels.built(),
+                                   reason="the compiled kernel is not built in this install (no C compiler?)")
 
 
 def _table(rng: np.random.Generator, rows: int, size: int) -> PmfTable:
@@ -62,6 +65,7 @@ def _decode(words: np.ndarray, calls: list[tuple], compiled: bool) -> np.ndarray
     return np.concatenate(out)
 
 
+@needs_kernels
 def test_cumulatives_are_constrictions() -> None:
     """Coding one symbol from a fresh coder exposes its interval: the kernel's table must give the same words
     as constriction's own quantization for every symbol of a skewed row."""
@@ -78,6 +82,7 @@ def test_cumulatives_are_constrictions() -> None:
 
 
 @pytest.mark.parametrize("seed", range(6))
+@needs_kernels
 def test_words_match_constriction(seed: int) -> None:
     rng = np.random.default_rng(seed)
     for _ in range(25):
@@ -90,6 +95,7 @@ def test_words_match_constriction(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", range(4))
+@needs_kernels
 def test_random_words_decode_as_constriction_does(seed: int) -> None:
     rng = np.random.default_rng(100 + seed)
     refused = 0
@@ -105,6 +111,7 @@ def test_random_words_decode_as_constriction_does(seed: int) -> None:
     assert refused < 40
 
 
+@needs_kernels
 def test_carry_chains() -> None:
     """Long runs of near-certain symbols push the coder into its held-back ("inverted") words; the words must
     still match constriction's through every transition."""
@@ -120,6 +127,7 @@ def test_carry_chains() -> None:
         np.testing.assert_array_equal(_decode(words, calls, compiled=True), symbols)
 
 
+@needs_kernels
 def test_bad_arguments_raise() -> None:
     table = PmfTable(np.array([[60000, 5536]]))
     encoder = RangeEncoder(compiled=True)
@@ -133,8 +141,16 @@ def test_bad_arguments_raise() -> None:
         RangeDecoder(np.array([1, 2], dtype=np.uint32), compiled=True).categorical(table, np.array([3]))
 
 
+@needs_kernels
 def test_empty_stream_is_no_words() -> None:
     assert len(RangeEncoder(compiled=True).words()) == 0
     encoder = RangeEncoder(compiled=True)
     encoder.categorical(np.array([1]), PmfTable(np.array([[60000, 5536]])))
     assert len(encoder.words()) >= 1
+
+
+@pytest.mark.skipif(shutil.which(os.environ.get("CC", "cc")) is None, reason="no C compiler on this machine")
+def test_kernels_are_built_where_a_compiler_is() -> None:
+    """The extension is optional to pip, so a build error would pass silently: with a compiler present it must be
+    there (``pip install -v -e .`` shows the compiler's message)."""
+    assert kernels.built()

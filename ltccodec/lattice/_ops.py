@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ltccodec import kernels
+
 
 def sum_last(x: np.ndarray) -> np.ndarray:
     """Sum over the last axis in a fixed left-to-right order."""
@@ -35,6 +37,12 @@ def round_with_parity(z: np.ndarray, parity: np.ndarray | int) -> np.ndarray:
     the rounded integers is exact in any order, so it may go through a matrix product; only the rows with the
     wrong parity are searched.)
     """
+    compiled = kernels.active()
+    if compiled is not None and z.ndim == 2 and z.shape[-1] and z.dtype == np.float64:
+        f = np.empty_like(z)
+        compiled.round_parity(np.ascontiguousarray(z), f, z.shape[-1],
+                              np.ascontiguousarray(np.broadcast_to(parity, z.shape[:1]), dtype=np.float64))
+        return f
     f = np.rint(z)
     wrong = np.flatnonzero((f @ np.ones(z.shape[-1]) - parity) % 2 != 0)
     if len(wrong):

@@ -15,6 +15,8 @@ from typing import TypeVar
 
 import numpy as np
 
+from ltccodec import kernels
+
 ArrayT = TypeVar("ArrayT")
 
 NativeNearest = Callable[[np.ndarray], np.ndarray]
@@ -162,7 +164,16 @@ class Lattice:
     def native_from_coords(self, coords: np.ndarray) -> list[np.ndarray]:
         """Per block, exact native points (int64 ``[..., N_i]``) of integer coordinates."""
         k = np.asarray(coords, dtype=np.int64)
-        return [k[..., lo:hi] @ b.basis for (lo, hi), b in zip(self._spans(), self.blocks, strict=True)]
+        compiled = kernels.active()
+        if compiled is None or k.ndim != 2:
+            return [k[..., lo:hi] @ b.basis for (lo, hi), b in zip(self._spans(), self.blocks, strict=True)]
+        out = []
+        for (lo, hi), b in zip(self._spans(), self.blocks, strict=True):
+            native = np.empty((len(k), b.native_dim), dtype=np.int64)
+            compiled.int_matmul(np.ascontiguousarray(k[:, lo:hi]), np.ascontiguousarray(b.basis, dtype=np.int64),
+                                native, hi - lo, b.native_dim)
+            out.append(native)
+        return out
 
     # ----- internals -----
     def _spans(self) -> list[tuple[int, int]]:

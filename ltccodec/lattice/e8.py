@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ltccodec import kernels
+
 from ._ops import lower_hnf, pick_closer, round_with_parity
 from .base import Block
 
@@ -19,6 +21,11 @@ def gosset() -> Block:
 
 
 def _nearest_e8(z: np.ndarray) -> np.ndarray:
+    compiled = kernels.active()
+    if compiled is not None and z.dtype == np.float64:
+        out = np.empty(z.shape)
+        compiled.nearest_e8(np.ascontiguousarray(z), out)
+        return out
     even = 2.0 * round_with_parity(z * 0.5, 0)
     odd = 2.0 * round_with_parity((z - 1.0) * 0.5, 0) + 1.0
     return pick_closer(z, even, odd)
