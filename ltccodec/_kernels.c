@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define KERNELS_VERSION 3
+#define KERNELS_VERSION 4
 #define PRECISION 24
 #define TOTAL (UINT64_C(1) << PRECISION)
 #define WORD_BITS 32
@@ -251,6 +251,53 @@ static int decoder_args(PyObject *args, buffer_t *st, buffer_t *wd, PyObject **r
     return 0;
 }
 
+/* Every row of a cumulative table starts at 0, ends at 2^24 and increases strictly (a zero-width symbol would
+   leave the coder a zero range). */
+static int check_cdf(const buffer_t *cdf, Py_ssize_t k, const char *what) {
+    const uint32_t *t = (const uint32_t *)cdf->view.buf;
+    Py_ssize_t rows = COUNT(*cdf, uint32_t) / (k + 1);
+    for (Py_ssize_t r = 0; r < rows; r++) {
+        const uint32_t *c = t + r * (k + 1);
+        int bad = c[0] != 0 || c[k] != TOTAL;
+        for (Py_ssize_t x = 0; x < k; x++) bad |= c[x + 1] <= c[x];
+        if (bad) {
+            PyErr_Format(PyExc_ValueError, "%s: a table row is not a valid cumulative distribution", what);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* One symbol against the cumulative row c (K + 1 entries); -1 for constriction's "invalid data". */
+static inline int64_t decode_one(uint64_t *st, const uint32_t *words, uint64_t nwords, const uint32_t *c, Py_ssize_t k) {
+    uint64_t scale = st[D_RANGE] >> PRECISION; /* below 2^40 */
+    uint64_t diff = st[D_POINT] - st[D_LOWER];
+    /* quantile = diff / scale: a double estimate (off by at most one), corrected in integers; near and above 2^24
+       (only for words no encoder wrote) the hardware division, where the products could overflow */
+    double estimate = (double)diff / (double)scale;
+    uint64_t quantile;
+    if (estimate < (double)(TOTAL - 2)) {
+        quantile = (uint64_t)estimate;
+        uint64_t product = quantile * scale;
+        if (product > diff) quantile -= 1, product -= scale;
+        if (diff - product >= scale) quantile += 1;
+    } else {
+        quantile = diff / scale;
+    }
+    if (quantile >= TOTAL) return -1; /* constriction's "invalid data" */
+    /* the symbol x with c[x] <= quantile < c[x + 1]: a binary search whose steps are selects, not branches */
+    const uint32_t *base = c;
+    Py_ssize_t n = k;
+    while (n > 1) {
+        Py_ssize_t half = n >> 1;
+        base = base[half] <= quantile ? base + half : base;
+        n -= half;
+    }
+    Py_ssize_t lo = base - c;
+    decode_update(st, words, nwords, scale, c[lo], (uint64_t)c[lo + 1] - c[lo]);
+    return lo;
+}
+
 /* decode_categorical(state u64[4], words u32[], (symbols_out i64[n], rows i64[n], cdf u32[R*(K+1)], K)) */
 static PyObject *decode_categorical(PyObject *self, PyObject *args) {
     buffer_t st = {0}, wd = {0}, sym = {0}, rows = {0}, cdf = {0};
@@ -266,6 +313,7 @@ static PyObject *decode_categorical(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "decode_categorical: inconsistent shapes");
         goto done;
     }
+    if (check_cdf(&cdf, k, "decode_categorical") < 0) goto done;
     uint64_t *s = (uint64_t *)st.view.buf;
     const uint32_t *words = (const uint32_t *)wd.view.buf, *table = (const uint32_t *)cdf.view.buf;
     uint64_t nwords = (uint64_t)COUNT(wd, uint32_t);
@@ -277,23 +325,11 @@ static PyObject *decode_categorical(PyObject *self, PyObject *args) {
             PyErr_SetString(PyExc_ValueError, "decode_categorical: row out of range");
             goto done;
         }
-        const uint32_t *c = table + r * stride;
-        uint64_t scale = s[D_RANGE] >> PRECISION;
-        uint64_t quantile = (s[D_POINT] - s[D_LOWER]) / scale;
-        if (quantile >= TOTAL || c[0] != 0 || c[k] != TOTAL) {
-            /* constriction's InvalidData; cannot happen at one precision with valid tables */
+        symbols[i] = decode_one(s, words, nwords, table + r * stride, k);
+        if (symbols[i] < 0) {
             PyErr_SetString(PyExc_ValueError, "decode_categorical: invalid compressed data");
             goto done;
         }
-        /* the symbol x with c[x] <= quantile < c[x + 1] */
-        Py_ssize_t lo = 0, hi = k;
-        while (hi - lo > 1) {
-            Py_ssize_t mid = (lo + hi) >> 1;
-            if (c[mid] <= quantile) lo = mid;
-            else hi = mid;
-        }
-        symbols[i] = lo;
-        decode_update(s, words, nwords, scale, c[lo], (uint64_t)c[lo + 1] - c[lo]);
     }
     result = Py_NewRef(Py_None);
 done:
@@ -475,7 +511,6 @@ static PyObject *int_matmul(PyObject *self, PyObject *args) {
         for (Py_ssize_t c = 0; c < m; c++) y[c] = 0;
         for (Py_ssize_t t = 0; t < n; t++) {
             uint64_t v = x[t];
-            if (v == 0) continue;
             const uint64_t *brow = bb + t * m;
             for (Py_ssize_t c = 0; c < m; c++) y[c] += v * brow[c];
         }
@@ -501,56 +536,188 @@ static inline int64_t floor_div(int64_t a, int64_t d, double inv) {
     return (a % d != 0 && a < 0) ? q - 1 : q;
 }
 
-/* shift_bucket(coords i64[N*L], L, first, column i64[m], dither i64[N*D], D, dcol, nesting, den, buckets,
-                shift_out i64[N], bucket_out i64[N]): the box code's shift and phase bucket of one coordinate
-   (entropy._shift_and_bucket): num = nesting·(coords[:, first:first+m] @ column) + dither[:, dcol]. */
-static PyObject *shift_bucket(PyObject *self, PyObject *args) {
-    PyObject *o_c, *o_col, *o_d, *o_s, *o_q;
-    Py_ssize_t L, first, D, dcol;
+/* The box code's condition for one coordinate (entropy._shift_and_bucket): given as the tuple
+   (coords i64[N*L], L, first, column i64[m], dither i64[N*D], D, dcol, nesting, den, buckets), with
+   num = nesting·(coords[:, first:first+m] @ column) + dither[:, dcol], the shift ⌊num/den⌋ (plus one when the
+   nearest of `buckets` phase buckets wraps) and that bucket. */
+typedef struct {
+    buffer_t coords, column, dither;
+    Py_ssize_t n, L, first, m, D, dcol;
+    int64_t nesting, den, buckets;
+    double inv, inv2;
+    int log2_den; /* -1 unless den is a power of two (the usual case: SD's grid is 2^16, lattice diagonals 1, 2, 4, 8) */
+} condition_t;
+
+static void release_condition(condition_t *c) { release(&c->coords), release(&c->column), release(&c->dither); }
+
+static int parse_condition(PyObject *tuple, condition_t *c, int writable) {
+    PyObject *o_c, *o_col, *o_d;
     long long nesting, den, buckets;
-    buffer_t c = {0}, col = {0}, d = {0}, sh = {0}, bu = {0};
-    PyObject *result = NULL;
-    if (!PyArg_ParseTuple(args, "OnnOOnnLLLOO", &o_c, &L, &first, &o_col, &o_d, &D, &dcol, &nesting, &den, &buckets,
-                          &o_s, &o_q))
-        return NULL;
-    if (get_buffer(o_c, &c, 0, 'i', "coords") < 0 || get_buffer(o_col, &col, 0, 'i', "column") < 0 ||
-        get_buffer(o_d, &d, 0, 'i', "dither") < 0 || get_buffer(o_s, &sh, 1, 'i', "shift") < 0 ||
+    memset(c, 0, sizeof *c);
+    if (!PyTuple_Check(tuple)) {
+        PyErr_SetString(PyExc_TypeError, "condition: expected a tuple");
+        return -1;
+    }
+    if (!PyArg_ParseTuple(tuple, "OnnOOnnLLL", &o_c, &c->L, &c->first, &o_col, &o_d, &c->D, &c->dcol, &nesting, &den,
+                          &buckets))
+        return -1;
+    if (get_buffer(o_c, &c->coords, writable, 'i', "coords") < 0 || get_buffer(o_col, &c->column, 0, 'i', "column") < 0 ||
+        get_buffer(o_d, &c->dither, 0, 'i', "dither") < 0)
+        return -1;
+    c->m = COUNT(c->column, int64_t);
+    c->n = c->L > 0 ? COUNT(c->coords, int64_t) / c->L : 0;
+    /* den and buckets below 2^24 keep 2·den·buckets below 2^49 */
+    if (c->L < 1 || c->D < 1 || den < 1 || buckets < 1 || den > (1LL << 24) || buckets > (1LL << 24) || c->first < 0 ||
+        c->first + c->m > c->L || c->dcol < 0 || c->dcol >= c->D || COUNT(c->coords, int64_t) != c->n * c->L ||
+        COUNT(c->dither, int64_t) != c->n * c->D) {
+        PyErr_SetString(PyExc_ValueError, "condition: inconsistent shapes");
+        return -1;
+    }
+    c->nesting = nesting, c->den = den, c->buckets = buckets;
+    c->inv = 1.0 / (double)den, c->inv2 = 1.0 / (double)(2 * den);
+    c->log2_den = -1;
+    if ((den & (den - 1)) == 0)
+        for (int b = 0; b < 63; b++)
+            if ((INT64_C(1) << b) == den) c->log2_den = b;
+    return 0;
+}
+
+static inline void condition_at(const condition_t *c, Py_ssize_t i, int64_t *shift, int64_t *bucket) {
+    const uint64_t *later = (const uint64_t *)c->coords.view.buf + i * c->L + c->first;
+    const uint64_t *w = (const uint64_t *)c->column.view.buf;
+    uint64_t acc = 0;
+    for (Py_ssize_t t = 0; t < c->m; t++) acc += later[t] * w[t];
+    int64_t num = (int64_t)((uint64_t)c->nesting * acc + (uint64_t)((const int64_t *)c->dither.view.buf)[i * c->D + c->dcol]);
+    int64_t q, b;
+    if (c->log2_den >= 0) { /* floor division by 2^s is an arithmetic shift (gcc and clang shift signed values so) */
+        q = num >> c->log2_den;
+        int64_t rem = num - (q << c->log2_den);
+        b = (2 * rem * c->buckets + c->den) >> (c->log2_den + 1);
+    } else {
+        q = floor_div(num, c->den, c->inv);
+        int64_t rem = num - q * c->den; /* in [0, den) */
+        b = floor_div(2 * rem * c->buckets + c->den, 2 * c->den, c->inv2);
+    }
+    int64_t wrap = b == c->buckets;
+    *shift = q + wrap;
+    *bucket = wrap ? 0 : b;
+}
+
+/* shift_bucket(condition, shift_out i64[N], bucket_out i64[N]) */
+static PyObject *shift_bucket(PyObject *self, PyObject *args) {
+    PyObject *o_cond, *o_s, *o_q, *result = NULL;
+    condition_t c;
+    buffer_t sh = {0}, bu = {0};
+    if (!PyArg_ParseTuple(args, "OOO", &o_cond, &o_s, &o_q)) return NULL;
+    if (parse_condition(o_cond, &c, 0) < 0 || get_buffer(o_s, &sh, 1, 'i', "shift") < 0 ||
         get_buffer(o_q, &bu, 1, 'i', "bucket") < 0)
         goto done;
-    Py_ssize_t n = COUNT(sh, int64_t), m = COUNT(col, int64_t);
-    if (L < 1 || D < 1 || den < 1 || buckets < 1 || first < 0 || first + m > L || dcol < 0 || dcol >= D ||
-        COUNT(c, int64_t) != n * L || COUNT(d, int64_t) != n * D || COUNT(bu, int64_t) != n ||
-        den > (INT64_C(1) << 24) || buckets > (INT64_C(1) << 24)) { /* keeps 2·den·buckets below 2^49 */
+    if (COUNT(sh, int64_t) != c.n || COUNT(bu, int64_t) != c.n) {
         PyErr_SetString(PyExc_ValueError, "shift_bucket: inconsistent shapes");
         goto done;
     }
-    const uint64_t *cc = (const uint64_t *)c.view.buf, *w = (const uint64_t *)col.view.buf;
-    const int64_t *dd = (const int64_t *)d.view.buf;
-    int64_t *shift = (int64_t *)sh.view.buf, *bucket = (int64_t *)bu.view.buf;
-    const double inv = 1.0 / (double)den, inv2 = 1.0 / (double)(2 * den);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        const uint64_t *later = cc + i * L + first;
-        uint64_t acc = 0;
-        for (Py_ssize_t t = 0; t < m; t++) acc += later[t] * w[t];
-        int64_t num = (int64_t)((uint64_t)nesting * acc + (uint64_t)dd[i * D + dcol]);
-        int64_t q = floor_div(num, den, inv);
-        int64_t rem = num - q * den; /* in [0, den) */
-        int64_t b = floor_div(2 * rem * buckets + den, 2 * den, inv2);
-        int64_t wrap = b == buckets;
-        q += wrap;
-        b = wrap ? 0 : b;
-        shift[i] = q;
-        bucket[i] = b;
-    }
+    for (Py_ssize_t i = 0; i < c.n; i++) condition_at(&c, i, (int64_t *)sh.view.buf + i, (int64_t *)bu.view.buf + i);
     result = Py_NewRef(Py_None);
 done:
-    release(&c), release(&col), release(&d), release(&sh), release(&bu);
+    release_condition(&c), release(&sh), release(&bu);
+    return result;
+}
+
+/* One coordinate of the box code, shift, bucket and coder fused (entropy.encode's loop body): coordinate column j
+   of the condition's coords, symbol k_j + shift - low against row `bucket` of cdf (K symbols, the last the escape
+   for symbols outside [0, K-1)). Writes every row's shift; returns the number of escapes, whose words the caller
+   codes next. encode_coordinate(state, out, condition, j, low, cdf u32[Q*(K+1)], K, shift_out i64[N]) */
+static PyObject *encode_coordinate(PyObject *self, PyObject *args) {
+    PyObject *o_st, *o_out, *o_cond, *o_cdf, *o_sh, *result = NULL;
+    Py_ssize_t j, k;
+    long long low;
+    condition_t c;
+    buffer_t st = {0}, out = {0}, cdf = {0}, sh = {0};
+    if (!PyArg_ParseTuple(args, "OOOnLOnO", &o_st, &o_out, &o_cond, &j, &low, &o_cdf, &k, &o_sh)) return NULL;
+    if (parse_condition(o_cond, &c, 0) < 0 || get_buffer(o_st, &st, 1, 'u', "state") < 0 ||
+        get_buffer(o_out, &out, 1, 'w', "out") < 0 || get_buffer(o_cdf, &cdf, 0, 'w', "cdf") < 0 ||
+        get_buffer(o_sh, &sh, 1, 'i', "shift") < 0)
+        goto done;
+    if (COUNT(st, uint64_t) != E_SLOTS || k < 2 || j < 0 || j >= c.L || COUNT(sh, int64_t) != c.n ||
+        COUNT(cdf, uint32_t) != c.buckets * (k + 1)) {
+        PyErr_SetString(PyExc_ValueError, "encode_coordinate: inconsistent shapes");
+        goto done;
+    }
+    if (check_cdf(&cdf, k, "encode_coordinate") < 0) goto done;
+    uint64_t *s = (uint64_t *)st.view.buf;
+    if (check_room(s, COUNT(out, uint32_t), c.n) < 0) goto done;
+    const int64_t *coords = (const int64_t *)c.coords.view.buf;
+    const uint32_t *table = (const uint32_t *)cdf.view.buf;
+    int64_t *shift = (int64_t *)sh.view.buf, escapes = 0;
+    for (Py_ssize_t i = 0; i < c.n; i++) {
+        int64_t q, b;
+        condition_at(&c, i, &q, &b);
+        shift[i] = q;
+        int64_t symbol = (int64_t)((uint64_t)coords[i * c.L + j] + (uint64_t)q - (uint64_t)low);
+        int escape = symbol < 0 || symbol >= k - 1;
+        escapes += escape;
+        symbol = escape ? k - 1 : symbol;
+        const uint32_t *cum = table + b * (k + 1) + symbol;
+        encode_one(s, (uint32_t *)out.view.buf, cum[0], (uint64_t)cum[1] - cum[0]);
+    }
+    result = PyLong_FromLongLong(escapes);
+done:
+    release_condition(&c), release(&st), release(&out), release(&cdf), release(&sh);
+    return result;
+}
+
+/* The decoder's counterpart: decodes the coordinate's N symbols, writes coords[:, j] = symbol + low - shift for
+   the rows that are not escapes, marks the escapes (1 in escaped_out) and keeps every row's shift for them.
+   decode_coordinate(state, words, condition, j, low, cdf, K, shift_out i64[N], escaped_out i64[N]) -> escapes */
+static PyObject *decode_coordinate(PyObject *self, PyObject *args) {
+    PyObject *o_st, *o_words, *o_cond, *o_cdf, *o_sh, *o_esc, *result = NULL;
+    Py_ssize_t j, k;
+    long long low;
+    condition_t c;
+    buffer_t st = {0}, wd = {0}, cdf = {0}, sh = {0}, es = {0};
+    if (!PyArg_ParseTuple(args, "OOOnLOnOO", &o_st, &o_words, &o_cond, &j, &low, &o_cdf, &k, &o_sh, &o_esc))
+        return NULL;
+    if (parse_condition(o_cond, &c, 1) < 0 || get_buffer(o_st, &st, 1, 'u', "state") < 0 ||
+        get_buffer(o_words, &wd, 0, 'w', "words") < 0 || get_buffer(o_cdf, &cdf, 0, 'w', "cdf") < 0 ||
+        get_buffer(o_sh, &sh, 1, 'i', "shift") < 0 || get_buffer(o_esc, &es, 1, 'i', "escaped") < 0)
+        goto done;
+    if (COUNT(st, uint64_t) != D_SLOTS || k < 2 || j < 0 || j >= c.L || (j >= c.first && j < c.first + c.m) ||
+        COUNT(sh, int64_t) != c.n || COUNT(es, int64_t) != c.n || COUNT(cdf, uint32_t) != c.buckets * (k + 1)) {
+        PyErr_SetString(PyExc_ValueError, "decode_coordinate: inconsistent shapes");
+        goto done;
+    }
+    if (check_cdf(&cdf, k, "decode_coordinate") < 0) goto done;
+    uint64_t *s = (uint64_t *)st.view.buf;
+    const uint32_t *words = (const uint32_t *)wd.view.buf, *table = (const uint32_t *)cdf.view.buf;
+    uint64_t nwords = (uint64_t)COUNT(wd, uint32_t);
+    int64_t *coords = (int64_t *)c.coords.view.buf, *shift = (int64_t *)sh.view.buf, *escaped = (int64_t *)es.view.buf;
+    int64_t escapes = 0;
+    for (Py_ssize_t i = 0; i < c.n; i++) {
+        int64_t q, b;
+        condition_at(&c, i, &q, &b);
+        const uint32_t *cum = table + b * (k + 1);
+        int64_t symbol = decode_one(s, words, nwords, cum, k);
+        if (symbol < 0) {
+            PyErr_SetString(PyExc_ValueError, "decode_coordinate: invalid compressed data");
+            goto done;
+        }
+        shift[i] = q;
+        int escape = symbol == k - 1;
+        escaped[i] = escape;
+        escapes += escape;
+        if (!escape) coords[i * c.L + j] = (int64_t)((uint64_t)symbol + (uint64_t)low - (uint64_t)q);
+    }
+    result = PyLong_FromLongLong(escapes);
+done:
+    release_condition(&c), release(&st), release(&wd), release(&cdf), release(&sh), release(&es);
     return result;
 }
 
 static PyMethodDef methods[] = {
     {"int_matmul", int_matmul, METH_VARARGS, "Integer matrix product, wrapping in 64 bits."},
     {"shift_bucket", shift_bucket, METH_VARARGS, "The box code's shift and phase bucket of one coordinate."},
+    {"encode_coordinate", encode_coordinate, METH_VARARGS, "One coordinate of the box code: condition and coding."},
+    {"decode_coordinate", decode_coordinate, METH_VARARGS, "One coordinate of the box code: condition and decoding."},
     {"round_parity", round_parity, METH_VARARGS, "D_n rounding: closest integer rows with a given sum parity."},
     {"nearest_e8", nearest_e8, METH_VARARGS, "Closest point of E8 (at twice its size) to each row."},
     {"encode_categorical", encode_categorical, METH_VARARGS, "Range-code symbols against rows of a cdf table."},

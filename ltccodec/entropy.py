@@ -65,20 +65,25 @@ def _check_codable(lattice: Lattice, tables: CodingTables) -> None:
         raise LtcError("the model's coding tables do not match its latent dimension")
 
 
-def _shift_and_bucket(basis: np.ndarray, local: int, coords: np.ndarray, lo: int, dither: np.ndarray, nesting: int,
-                      buckets: int) -> tuple[np.ndarray, np.ndarray]:
-    """For coordinate ``local`` of the block with integer lower-triangular ``basis`` that starts at column ``lo``
-    of ``coords`` (int64 ``[N, L]``): the integer shift that maps ``k_local`` to the table symbol, and the phase
-    bucket, from the block's later coordinates and the dither's native coordinates ``dither`` (int64 ``[N, n]``)."""
-    column = np.ascontiguousarray(basis[local + 1:, local])
-    den = nesting * int(basis[local, local])
+def _condition(basis: np.ndarray, local: int, coords: np.ndarray, lo: int, dither: np.ndarray, nesting: int,
+               buckets: int) -> tuple:
+    """What the kernels take for coordinate ``local`` of the block with integer lower-triangular ``basis`` that starts
+    at column ``lo`` of ``coords`` (int64 ``[N, L]``), given the dither's native coordinates ``dither`` (int64
+    ``[N, n]``): ``num = nesting · (later coordinates @ column) + dither[:, local]`` over ``den``."""
+    column = np.ascontiguousarray(basis[local + 1:, local], dtype=np.int64)
+    return (coords, coords.shape[1], lo + local + 1, column, dither, dither.shape[1], local, nesting,
+            nesting * int(basis[local, local]), buckets)
+
+
+def _shift_and_bucket(condition: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """The integer shift that maps ``k_local`` to the table symbol, and the phase bucket (`_condition`)."""
+    coords, _, first, column, dither, _, local, nesting, den, buckets = condition
     compiled = kernels.active()
     if compiled is not None and _plain(coords) and _plain(dither):
         shift, bucket = np.empty(len(coords), dtype=np.int64), np.empty(len(coords), dtype=np.int64)
-        compiled.shift_bucket(coords, coords.shape[1], lo + local + 1, column, dither, dither.shape[1], local,
-                              nesting, den, buckets, shift, bucket)
+        compiled.shift_bucket(condition, shift, bucket)
         return shift, bucket
-    later = coords[:, lo + local + 1: lo + local + 1 + len(column)]
+    later = coords[:, first: first + len(column)]
     num = nesting * (later @ column if len(column) else np.zeros(len(dither), dtype=np.int64)) + dither[:, local]
     shift = np.floor_divide(num, den)
     rem = num - shift * den  # in [0, den)
@@ -97,9 +102,14 @@ def _conditions(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dith
     (`_native_dither`). Lazy: each step reads ``coords`` as it is then, so a decoder can fill in coordinate ``j``
     before the generator moves on to the next one."""
     for b, lo, local, j in _order(lattice):
-        shift, bucket = _shift_and_bucket(lattice.blocks[b].basis, local, coords, lo, dither[b], nesting,
-                                          tables.buckets)
+        shift, bucket = _shift_and_bucket(_condition(lattice.blocks[b].basis, local, coords, lo, dither[b], nesting,
+                                                     tables.buckets))
         yield j, shift, bucket
+
+
+def _fused(coder: RangeEncoder | RangeDecoder, coords: np.ndarray, dither: list[np.ndarray]) -> bool:
+    """Whether the box code can run one kernel call per coordinate (condition and coding together)."""
+    return coder.compiled and _plain(coords) and all(_plain(d) for d in dither)
 
 
 def _prepared(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_coords: np.ndarray | None,
@@ -148,17 +158,35 @@ def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_co
         rank, context, coords, dither = _ranks_and_rest(tables, lattice, coords, dither, nesting, rank_table)
         for c, pmf in enumerate(_rank_pmfs(rank_table)):  # context by context, each in vector order
             encoder.categorical(rank[context == c], pmf)
+    if _fused(encoder, coords, dither):
+        for b, lo, local, j in _order(lattice):
+            condition = _condition(lattice.blocks[b].basis, local, coords, lo, dither[b], nesting, tables.buckets)
+            escapes, shift = encoder.coordinate(condition, j, int(tables.low[j]), tables.pmf(j))
+            if escapes:
+                symbols = coords[:, j] + shift - tables.low[j]
+                escape = (symbols < 0) | (symbols >= tables.size[j] - 1)
+                _encode_escapes(encoder, coords[escape, j] + shift[escape])
+        return encoder.words()
     for j, shift, bucket in _conditions(tables, lattice, coords, dither, nesting):
         symbols = coords[:, j] + shift - tables.low[j]
         escape = (symbols < 0) | (symbols >= tables.size[j] - 1)
         encoder.categorical(np.where(escape, tables.size[j] - 1, symbols), tables.pmf(j), bucket)
         if escape.any():
-            raw = coords[escape, j] + shift[escape]
-            if np.any(np.abs(raw) >= _ESCAPE_BIAS):
-                raise LtcError("latent values out of range: is the input finite and in the model's range?")
-            words = raw + _ESCAPE_BIAS
-            encoder.uniform16(np.stack([words >> 16, words & 0xFFFF], axis=1).reshape(-1))
+            _encode_escapes(encoder, coords[escape, j] + shift[escape])
     return encoder.words()
+
+
+def _encode_escapes(encoder: RangeEncoder, raw: np.ndarray) -> None:
+    """Values outside a table's range: two 16-bit words each, after the coordinate's symbols."""
+    if np.any(np.abs(raw) >= _ESCAPE_BIAS):
+        raise LtcError("latent values out of range: is the input finite and in the model's range?")
+    words = raw + _ESCAPE_BIAS
+    encoder.uniform16(np.stack([words >> 16, words & 0xFFFF], axis=1).reshape(-1))
+
+
+def _decode_escapes(decoder: RangeDecoder, count: int) -> np.ndarray:
+    pairs = decoder.uniform16(2 * count).reshape(-1, 2)
+    return ((pairs[:, 0] << 16) | pairs[:, 1]) - _ESCAPE_BIAS
 
 
 def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int,
@@ -204,14 +232,21 @@ def _decode_box(decoder: RangeDecoder, tables: CodingTables, lattice: Lattice, c
                 nesting: int, anchor: bool) -> np.ndarray:
     """The box-coded coordinates of ``count`` vectors (swapped back under the anchor swap)."""
     coords = np.zeros((count, lattice.dim), dtype=np.int64)
-    for j, shift, bucket in _conditions(tables, lattice, coords, dither, nesting):
-        symbols = decoder.categorical(tables.pmf(j), bucket)
-        values = symbols + tables.low[j]
-        escape = symbols == tables.size[j] - 1
-        if escape.any():
-            pairs = decoder.uniform16(2 * int(escape.sum())).reshape(-1, 2)
-            values[escape] = ((pairs[:, 0] << 16) | pairs[:, 1]) - _ESCAPE_BIAS
-        coords[:, j] = values - shift
+    if _fused(decoder, coords, dither):
+        for b, lo, local, j in _order(lattice):
+            condition = _condition(lattice.blocks[b].basis, local, coords, lo, dither[b], nesting, tables.buckets)
+            escapes, shift, escaped = decoder.coordinate(condition, j, int(tables.low[j]), tables.pmf(j))
+            if escapes:
+                rows = escaped.astype(bool)
+                coords[rows, j] = _decode_escapes(decoder, escapes) - shift[rows]
+    else:
+        for j, shift, bucket in _conditions(tables, lattice, coords, dither, nesting):
+            symbols = decoder.categorical(tables.pmf(j), bucket)
+            values = symbols + tables.low[j]
+            escape = symbols == tables.size[j] - 1
+            if escape.any():
+                values[escape] = _decode_escapes(decoder, int(escape.sum()))
+            coords[:, j] = values - shift
     if anchor:
         coords = anchor_swap.swap(coords, *anchor_swap.anchor_points(tables, lattice, dither, nesting))
     return coords

@@ -107,6 +107,20 @@ class RangeEncoder:
             self._coder.encode(np.asarray(values, dtype=np.int32), constriction.stream.model.Uniform(),
                                np.full(len(values), 1 << 16, dtype=np.int32))
 
+    @property
+    def compiled(self) -> bool:
+        return self._kernels is not None
+
+    def coordinate(self, condition: tuple, j: int, low: int, table: PmfTable) -> tuple[int, np.ndarray]:
+        """Compiled only: one coordinate of the box code, condition and coding in one call (see
+        `entropy._condition`); (the number of escapes, whose words come next, and every row's shift)."""
+        count = len(condition[0])
+        shift = np.empty(count, dtype=np.int64)
+        self._reserve(count)
+        escapes = self._kernels.encode_coordinate(self._state, self._out, condition, j, low, table.cdf, table.size,
+                                                  shift)
+        return escapes, shift
+
     def words(self) -> np.ndarray:
         """The sealed stream so far (the coder may go on after this)."""
         if self._kernels is None:
@@ -144,6 +158,19 @@ class RangeDecoder:
             return out
         return self._coder.decode(constriction.stream.model.Categorical(perfect=False),
                                   table.probabilities(rows)).astype(np.int64)
+
+    @property
+    def compiled(self) -> bool:
+        return self._kernels is not None
+
+    def coordinate(self, condition: tuple, j: int, low: int, table: PmfTable) -> tuple[int, np.ndarray, np.ndarray]:
+        """Compiled only: decodes one coordinate of the box code into column ``j`` of the condition's coordinates
+        (all but the escapes); (the number of escapes, every row's shift, 1 where a row escaped)."""
+        count = len(condition[0])
+        shift, escaped = np.empty(count, dtype=np.int64), np.empty(count, dtype=np.int64)
+        escapes = self._kernels.decode_coordinate(self._state, self._words, condition, j, low, table.cdf, table.size,
+                                                  shift, escaped)
+        return escapes, shift, escaped
 
     def uniform16(self, count: int) -> np.ndarray:
         if count == 0:

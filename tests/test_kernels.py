@@ -62,13 +62,16 @@ def test_shift_and_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
     for _ in range(300):
         n = int(rng.integers(1, 9))
         basis = np.tril(rng.integers(-9, 9, (n, n)))
-        np.fill_diagonal(basis, rng.integers(1, 30, n))
+        diagonal = rng.integers(1, 30, n) if rng.random() < 0.5 else 2 ** rng.integers(0, 4, n)  # powers: shifts
+        np.fill_diagonal(basis, diagonal)
         size = 10 ** int(rng.integers(0, 14))
         coords = rng.integers(-size, size, (257, n + 2))
         dither = rng.integers(-size, size, (257, n))
-        args = (basis, int(rng.integers(0, n)), coords, int(rng.integers(0, 3)), dither, int(rng.integers(1, 300)),
+        nesting = int(rng.integers(1, 300)) if rng.random() < 0.5 else 2 ** int(rng.integers(0, 17))
+        args = (basis, int(rng.integers(0, n)), coords, int(rng.integers(0, 3)), dither, nesting,
                 int(rng.integers(1, 40)))
-        (shift, bucket), (shift_ref, bucket_ref) = _both(monkeypatch, entropy._shift_and_bucket, *args)
+        condition = entropy._condition(*args)
+        (shift, bucket), (shift_ref, bucket_ref) = _both(monkeypatch, entropy._shift_and_bucket, condition)
         np.testing.assert_array_equal(shift, shift_ref)
         np.testing.assert_array_equal(bucket, bucket_ref)
 

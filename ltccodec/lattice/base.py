@@ -164,16 +164,7 @@ class Lattice:
     def native_from_coords(self, coords: np.ndarray) -> list[np.ndarray]:
         """Per block, exact native points (int64 ``[..., N_i]``) of integer coordinates."""
         k = np.asarray(coords, dtype=np.int64)
-        compiled = kernels.active()
-        if compiled is None or k.ndim != 2:
-            return [k[..., lo:hi] @ b.basis for (lo, hi), b in zip(self._spans(), self.blocks, strict=True)]
-        out = []
-        for (lo, hi), b in zip(self._spans(), self.blocks, strict=True):
-            native = np.empty((len(k), b.native_dim), dtype=np.int64)
-            compiled.int_matmul(np.ascontiguousarray(k[:, lo:hi]), np.ascontiguousarray(b.basis, dtype=np.int64),
-                                native, hi - lo, b.native_dim)
-            out.append(native)
-        return out
+        return [_int_product(k[..., lo:hi], b.basis) for (lo, hi), b in zip(self._spans(), self.blocks, strict=True)]
 
     # ----- internals -----
     def _spans(self) -> list[tuple[int, int]]:
@@ -218,7 +209,18 @@ class Lattice:
         return np.rint(z @ self._pinv[i]).astype(np.int64)
 
     def _from_coords_block(self, i: int, k: np.ndarray) -> np.ndarray:
-        return self._from_native(i, (k @ self.blocks[i].basis).astype(np.float64))
+        return self._from_native(i, _int_product(k, self.blocks[i].basis).astype(np.float64))
+
+
+def _int_product(k: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """``k @ basis`` for int64 ``k`` ``[..., n]`` and an integer basis (wrapping in 64 bits either way)."""
+    compiled = kernels.active()
+    if compiled is None or k.ndim != 2 or k.dtype != np.int64:
+        return k @ basis
+    out = np.empty((len(k), basis.shape[1]), dtype=np.int64)
+    compiled.int_matmul(np.ascontiguousarray(k), np.ascontiguousarray(basis, dtype=np.int64), out, basis.shape[0],
+                        basis.shape[1])
+    return out
 
 
 def product(name: str, parts: list[Lattice]) -> Lattice:
