@@ -31,7 +31,7 @@ typedef struct {
     int held;
 } buffer_t;
 
-/* Element kinds the kernels take: 'i' int64, 'u' uint64, 'w' uint32 (words), 'd' float64. */
+/* Element kinds the kernels take: 'i' int64, 'u' uint64, 'w' uint32 (words), 'd' float64, 'y' uint8. */
 static int kind_of(const char *format) {
     if (format == NULL) return 'B';
     while (*format == '<' || *format == '=' || *format == '@') format++;
@@ -43,6 +43,7 @@ static int kind_of(const char *format) {
     case 'Q': return 'u';
     case 'I': return 'w';
     case 'd': return 'd';
+    case 'B': return 'y';
     default: return '?';
     }
 }
@@ -268,8 +269,28 @@ static int check_cdf(const buffer_t *cdf, Py_ssize_t k, const char *what) {
     return 0;
 }
 
+/* The optional table of slice starts: start[r][h] is the last symbol x of row r with c[x] <= h·2^16 (so the
+   forward scan in decode_one stays inside the row); NULL when empty. */
+static const uint8_t *check_starts(const buffer_t *starts, const buffer_t *cdf, Py_ssize_t k, const char *what) {
+    if (COUNT(*starts, uint8_t) == 0) return NULL;
+    Py_ssize_t rows = COUNT(*cdf, uint32_t) / (k + 1);
+    const uint8_t *t = (const uint8_t *)starts->view.buf;
+    const uint32_t *c = (const uint32_t *)cdf->view.buf;
+    if (COUNT(*starts, uint8_t) != rows * 256) goto bad;
+    for (Py_ssize_t r = 0; r < rows; r++)
+        for (Py_ssize_t h = 0; h < 256; h++) {
+            Py_ssize_t x = t[r * 256 + h];
+            if (x >= k || c[r * (k + 1) + x] > ((uint32_t)h << 16)) goto bad;
+        }
+    return t;
+bad:
+    PyErr_Format(PyExc_ValueError, "%s: the slice-start table does not match the cumulative table", what);
+    return (const uint8_t *)-1;
+}
+
 /* One symbol against the cumulative row c (K + 1 entries); -1 for constriction's "invalid data". */
-static inline int64_t decode_one(uint64_t *st, const uint32_t *words, uint64_t nwords, const uint32_t *c, Py_ssize_t k) {
+static inline int64_t decode_one(uint64_t *st, const uint32_t *words, uint64_t nwords, const uint32_t *c, Py_ssize_t k,
+                                 const uint8_t *start) {
     uint64_t scale = st[D_RANGE] >> PRECISION; /* below 2^40 */
     uint64_t diff = st[D_POINT] - st[D_LOWER];
     /* quantile = diff / scale: a double estimate (off by at most one), corrected in integers; near and above 2^24
@@ -285,15 +306,21 @@ static inline int64_t decode_one(uint64_t *st, const uint32_t *words, uint64_t n
         quantile = diff / scale;
     }
     if (quantile >= TOTAL) return -1; /* constriction's "invalid data" */
-    /* the symbol x with c[x] <= quantile < c[x + 1]: a binary search whose steps are selects, not branches */
-    const uint32_t *base = c;
-    Py_ssize_t n = k;
-    while (n > 1) {
-        Py_ssize_t half = n >> 1;
-        base = base[half] <= quantile ? base + half : base;
-        n -= half;
+    /* the symbol x with c[x] <= quantile < c[x + 1] */
+    Py_ssize_t lo;
+    if (start != NULL) { /* the last symbol starting at or below the quantile's 2^16-wide slice, then forward */
+        lo = start[quantile >> 16];
+        while (c[lo + 1] <= quantile) lo++;
+    } else { /* a binary search whose steps are selects, not branches */
+        const uint32_t *base = c;
+        Py_ssize_t n = k;
+        while (n > 1) {
+            Py_ssize_t half = n >> 1;
+            base = base[half] <= quantile ? base + half : base;
+            n -= half;
+        }
+        lo = base - c;
     }
-    Py_ssize_t lo = base - c;
     decode_update(st, words, nwords, scale, c[lo], (uint64_t)c[lo + 1] - c[lo]);
     return lo;
 }
@@ -325,7 +352,7 @@ static PyObject *decode_categorical(PyObject *self, PyObject *args) {
             PyErr_SetString(PyExc_ValueError, "decode_categorical: row out of range");
             goto done;
         }
-        symbols[i] = decode_one(s, words, nwords, table + r * stride, k);
+        symbols[i] = decode_one(s, words, nwords, table + r * stride, k, NULL);
         if (symbols[i] < 0) {
             PyErr_SetString(PyExc_ValueError, "decode_categorical: invalid compressed data");
             goto done;
@@ -505,16 +532,25 @@ static PyObject *int_matmul(PyObject *self, PyObject *args) {
     }
     const uint64_t *kk = (const uint64_t *)k.view.buf, *bb = (const uint64_t *)b.view.buf;
     uint64_t *o = (uint64_t *)out.view.buf;
+    /* lattice bases are sparse (E8: 21 of 64 entries): multiply by the nonzero entries only, listed once */
+    Py_ssize_t nonzero = 0;
+    for (Py_ssize_t t = 0; t < n * m; t++) nonzero += bb[t] != 0;
+    Py_ssize_t *where = PyMem_Malloc(sizeof(Py_ssize_t) * 2 * (size_t)(nonzero + 1));
+    uint64_t *value = PyMem_Malloc(sizeof(uint64_t) * (size_t)(nonzero + 1));
+    if (where == NULL || value == NULL) {
+        PyMem_Free(where), PyMem_Free(value);
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t t = 0, e = 0; t < n * m; t++)
+        if (bb[t] != 0) where[2 * e] = t / m, where[2 * e + 1] = t % m, value[e++] = bb[t];
     for (Py_ssize_t row = 0, rows = COUNT(k, int64_t) / n; row < rows; row++) {
         const uint64_t *x = kk + row * n;
         uint64_t *y = o + row * m;
         for (Py_ssize_t c = 0; c < m; c++) y[c] = 0;
-        for (Py_ssize_t t = 0; t < n; t++) {
-            uint64_t v = x[t];
-            const uint64_t *brow = bb + t * m;
-            for (Py_ssize_t c = 0; c < m; c++) y[c] += v * brow[c];
-        }
+        for (Py_ssize_t e = 0; e < nonzero; e++) y[where[2 * e + 1]] += x[where[2 * e]] * value[e];
     }
+    PyMem_Free(where), PyMem_Free(value);
     result = Py_NewRef(Py_None);
 done:
     release(&k), release(&b), release(&out);
@@ -668,18 +704,21 @@ done:
 
 /* The decoder's counterpart: decodes the coordinate's N symbols, writes coords[:, j] = symbol + low - shift for
    the rows that are not escapes, marks the escapes (1 in escaped_out) and keeps every row's shift for them.
-   decode_coordinate(state, words, condition, j, low, cdf, K, shift_out i64[N], escaped_out i64[N]) -> escapes */
+   The slice starts (uint8 [Q*256], or empty for a binary search) speed up finding each symbol.
+   decode_coordinate(state, words, condition, j, low, cdf, K, starts, shift_out i64[N], escaped_out i64[N]) */
 static PyObject *decode_coordinate(PyObject *self, PyObject *args) {
-    PyObject *o_st, *o_words, *o_cond, *o_cdf, *o_sh, *o_esc, *result = NULL;
+    PyObject *o_st, *o_words, *o_cond, *o_cdf, *o_starts, *o_sh, *o_esc, *result = NULL;
     Py_ssize_t j, k;
     long long low;
     condition_t c;
-    buffer_t st = {0}, wd = {0}, cdf = {0}, sh = {0}, es = {0};
-    if (!PyArg_ParseTuple(args, "OOOnLOnOO", &o_st, &o_words, &o_cond, &j, &low, &o_cdf, &k, &o_sh, &o_esc))
+    buffer_t st = {0}, wd = {0}, cdf = {0}, starts = {0}, sh = {0}, es = {0};
+    if (!PyArg_ParseTuple(args, "OOOnLOnOOO", &o_st, &o_words, &o_cond, &j, &low, &o_cdf, &k, &o_starts, &o_sh,
+                          &o_esc))
         return NULL;
     if (parse_condition(o_cond, &c, 1) < 0 || get_buffer(o_st, &st, 1, 'u', "state") < 0 ||
         get_buffer(o_words, &wd, 0, 'w', "words") < 0 || get_buffer(o_cdf, &cdf, 0, 'w', "cdf") < 0 ||
-        get_buffer(o_sh, &sh, 1, 'i', "shift") < 0 || get_buffer(o_esc, &es, 1, 'i', "escaped") < 0)
+        get_buffer(o_starts, &starts, 0, 'y', "starts") < 0 || get_buffer(o_sh, &sh, 1, 'i', "shift") < 0 ||
+        get_buffer(o_esc, &es, 1, 'i', "escaped") < 0)
         goto done;
     if (COUNT(st, uint64_t) != D_SLOTS || k < 2 || j < 0 || j >= c.L || (j >= c.first && j < c.first + c.m) ||
         COUNT(sh, int64_t) != c.n || COUNT(es, int64_t) != c.n || COUNT(cdf, uint32_t) != c.buckets * (k + 1)) {
@@ -687,6 +726,8 @@ static PyObject *decode_coordinate(PyObject *self, PyObject *args) {
         goto done;
     }
     if (check_cdf(&cdf, k, "decode_coordinate") < 0) goto done;
+    const uint8_t *start = check_starts(&starts, &cdf, k, "decode_coordinate");
+    if (start == (const uint8_t *)-1) goto done;
     uint64_t *s = (uint64_t *)st.view.buf;
     const uint32_t *words = (const uint32_t *)wd.view.buf, *table = (const uint32_t *)cdf.view.buf;
     uint64_t nwords = (uint64_t)COUNT(wd, uint32_t);
@@ -696,7 +737,7 @@ static PyObject *decode_coordinate(PyObject *self, PyObject *args) {
         int64_t q, b;
         condition_at(&c, i, &q, &b);
         const uint32_t *cum = table + b * (k + 1);
-        int64_t symbol = decode_one(s, words, nwords, cum, k);
+        int64_t symbol = decode_one(s, words, nwords, cum, k, start ? start + b * 256 : NULL);
         if (symbol < 0) {
             PyErr_SetString(PyExc_ValueError, "decode_coordinate: invalid compressed data");
             goto done;
@@ -709,7 +750,7 @@ static PyObject *decode_coordinate(PyObject *self, PyObject *args) {
     }
     result = PyLong_FromLongLong(escapes);
 done:
-    release_condition(&c), release(&st), release(&wd), release(&cdf), release(&sh), release(&es);
+    release_condition(&c), release(&st), release(&wd), release(&cdf), release(&starts), release(&sh), release(&es);
     return result;
 }
 

@@ -54,6 +54,17 @@ class PmfTable:
         cdf[:, k] = 1 << _CDF_BITS
         return np.ascontiguousarray(cdf, dtype=np.uint32)
 
+    @cached_property
+    def starts(self) -> np.ndarray:
+        """uint8 ``[R, 256]``: per row and 2^16-wide slice ``h`` of the 24-bit range, the last symbol whose
+        cumulative is at most ``h·2^16`` (where the compiled decoder starts looking); empty for rows of more than
+        256 symbols."""
+        if self.size > 256:
+            return np.zeros(0, dtype=np.uint8)
+        slices = np.arange(256, dtype=np.int64) << 16
+        starts = [np.searchsorted(row[:-1].astype(np.int64), slices, side="right") - 1 for row in self.cdf]
+        return np.ascontiguousarray(starts, dtype=np.uint8)
+
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
         return np.take(self.dyadic, rows, axis=0)
 
@@ -169,7 +180,7 @@ class RangeDecoder:
         count = len(condition[0])
         shift, escaped = np.empty(count, dtype=np.int64), np.empty(count, dtype=np.int64)
         escapes = self._kernels.decode_coordinate(self._state, self._words, condition, j, low, table.cdf, table.size,
-                                                  shift, escaped)
+                                                  table.starts, shift, escaped)
         return escapes, shift, escaped
 
     def uniform16(self, count: int) -> np.ndarray:
