@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define KERNELS_VERSION 4
+#define KERNELS_VERSION 5
 #define PRECISION 24
 #define TOTAL (UINT64_C(1) << PRECISION)
 #define WORD_BITS 32
@@ -493,6 +493,152 @@ static void e8_rows(const double *in, double *p, Py_ssize_t rows) {
     }
 }
 
+/* ---- the Leech lattice (ltccodec/lattice/leech.py, whose comments explain the decoder): the same sums in the same
+   order, the same first-index argmins, so the same point bit for bit ---- */
+
+static inline double mod2(double x) { /* np.mod(x, 2.0) for the integer-valued x it is given here */
+    if (fabs(x) < 4503599627370496.0) return (double)((long long)x & 1);
+    double m = fmod(x, 2.0);
+    if (m != 0.0 && m < 0.0) m += 2.0;
+    return m == 0.0 ? 0.0 : m;
+}
+
+static void leech_row(const double *z, double *out, const int64_t *hexacode, const int64_t *pattern_of) {
+    double q[2][2][24], cost[2][2][24], par[2][2][24], alt[2][2][24], sw[2][2][24];
+    for (int h = 0; h < 2; h++)
+        for (int v = 0; v < 2; v++) {
+            double off = (double)(h + 2 * v);
+            for (int i = 0; i < 24; i++) {
+                double qq = 4.0 * round_even((z[i] - off) * 0.25) + off;
+                double d = z[i] - qq;
+                q[h][v][i] = qq;
+                cost[h][v][i] = d * d;
+                par[h][v][i] = mod2((qq - off) * 0.25);
+                double a = qq + 4.0 * (d >= 0.0 ? 1.0 : -1.0), e = z[i] - a;
+                alt[h][v][i] = a;
+                sw[h][v][i] = e * e - cost[h][v][i];
+            }
+        }
+    /* per half, column and pattern: the cost for each y parity P of the column */
+    double col_cost[2][6][16][2];
+    for (int h = 0; h < 2; h++)
+        for (int col = 0; col < 6; col++)
+            for (int b = 0; b < 16; b++) {
+                double base = 0.0, parity = 0.0, cheapest = 0.0;
+                for (int r = 0; r < 4; r++) {
+                    int v = (b >> r) & 1, i = 4 * col + r;
+                    base = r ? base + cost[h][v][i] : cost[h][v][i];
+                    parity = r ? parity + par[h][v][i] : par[h][v][i];
+                    cheapest = (r == 0 || sw[h][v][i] < cheapest) ? sw[h][v][i] : cheapest;
+                }
+                double p = mod2(parity);
+                for (int P = 0; P < 2; P++) col_cost[h][col][b][P] = base + (p == (double)P ? 0.0 : cheapest);
+            }
+    /* dynamic program over the columns for every half, hexacode word and top-row parity */
+    double best = 0.0;
+    int best_index = -1;
+    for (int h = 0; h < 2; h++)
+        for (int word = 0; word < 64; word++)
+            for (int pi = 0; pi < 2; pi++) {
+                double state[2][2];
+                const int64_t *w = hexacode + 6 * word;
+                for (int t = 0; t < 2; t++)
+                    for (int P = 0; P < 2; P++) state[t][P] = col_cost[h][0][pattern_of[w[0] * 4 + pi * 2 + t]][P];
+                for (int k = 1; k < 6; k++) {
+                    double step[2][2], next[2][2];
+                    for (int t = 0; t < 2; t++)
+                        for (int P = 0; P < 2; P++) step[t][P] = col_cost[h][k][pattern_of[w[k] * 4 + pi * 2 + t]][P];
+                    for (int t = 0; t < 2; t++)
+                        for (int P = 0; P < 2; P++) {
+                            double m = state[t][P] + step[0][0], c;
+                            c = state[t ^ 1][P] + step[1][0];
+                            m = c < m ? c : m;
+                            c = state[t][P ^ 1] + step[0][1];
+                            m = c < m ? c : m;
+                            c = state[t ^ 1][P ^ 1] + step[1][1];
+                            next[t][P] = c < m ? c : m;
+                        }
+                    memcpy(state, next, sizeof state);
+                }
+                double total = state[pi][h];
+                int index = h * 128 + word * 2 + pi;
+                if (best_index < 0 || total < best) best = total, best_index = index;
+            }
+    int h = best_index / 128, word = (best_index / 2) % 64, pi = best_index % 2;
+    const int64_t *w = hexacode + 6 * word;
+    /* trace the winner back to one option o = 2t + P per column */
+    double chosen[6][4], forward[4];
+    int choice[5][4];
+    for (int k = 0; k < 6; k++)
+        for (int o = 0; o < 4; o++) chosen[k][o] = col_cost[h][k][pattern_of[w[k] * 4 + pi * 2 + (o >> 1)]][o & 1];
+    for (int o = 0; o < 4; o++) forward[o] = chosen[0][o];
+    for (int k = 1; k < 6; k++) {
+        double nf[4];
+        for (int st = 0; st < 4; st++) {
+            double m = forward[st] + chosen[k][0];
+            int arg = 0;
+            for (int o = 1; o < 4; o++) {
+                double c = forward[st ^ o] + chosen[k][o];
+                if (c < m) m = c, arg = o;
+            }
+            choice[k - 1][st] = arg;
+            nf[st] = m;
+        }
+        memcpy(forward, nf, sizeof forward);
+    }
+    int options[6], st = 2 * pi + h;
+    for (int k = 5; k > 0; k--) {
+        options[k] = choice[k - 1][st];
+        st ^= options[k];
+    }
+    options[0] = st;
+    /* the codeword's bits; y read off with one switch per column whose y parity is off */
+    for (int col = 0; col < 6; col++) {
+        int pattern = (int)pattern_of[w[col] * 4 + pi * 2 + (options[col] >> 1)];
+        double parity = 0.0, least = 0.0;
+        int worst = 0;
+        for (int r = 0; r < 4; r++) {
+            int v = (pattern >> r) & 1, i = 4 * col + r;
+            out[i] = q[h][v][i];
+            parity = r ? parity + par[h][v][i] : par[h][v][i];
+            if (r == 0 || sw[h][v][i] < least) least = sw[h][v][i], worst = r;
+        }
+        if (mod2(parity) != (double)(options[col] & 1)) {
+            int i = 4 * col + worst;
+            out[i] = alt[h][(pattern >> worst) & 1][i];
+        }
+    }
+}
+
+/* nearest_leech(z f64[B*24], out f64[B*24], hexacode i64[64*6], pattern_of i64[4*2*2]) */
+static PyObject *nearest_leech(PyObject *self, PyObject *args) {
+    PyObject *o_z, *o_out, *o_hex, *o_pat, *result = NULL;
+    buffer_t z = {0}, out = {0}, hex = {0}, pat = {0};
+    if (!PyArg_ParseTuple(args, "OOOO", &o_z, &o_out, &o_hex, &o_pat)) return NULL;
+    if (get_buffer(o_z, &z, 0, 'd', "z") < 0 || get_buffer(o_out, &out, 1, 'd', "out") < 0 ||
+        get_buffer(o_hex, &hex, 0, 'i', "hexacode") < 0 || get_buffer(o_pat, &pat, 0, 'i', "pattern_of") < 0)
+        goto done;
+    Py_ssize_t count = COUNT(z, double);
+    if (count % 24 || COUNT(out, double) != count || COUNT(hex, int64_t) != 64 * 6 || COUNT(pat, int64_t) != 16) {
+        PyErr_SetString(PyExc_ValueError, "nearest_leech: inconsistent shapes");
+        goto done;
+    }
+    const int64_t *hx = (const int64_t *)hex.view.buf, *pt = (const int64_t *)pat.view.buf;
+    for (Py_ssize_t i = 0; i < 64 * 6; i++)
+        if (hx[i] < 0 || hx[i] > 3) goto bad_tables;
+    for (Py_ssize_t i = 0; i < 16; i++)
+        if (pt[i] < 0 || pt[i] > 15) goto bad_tables;
+    for (Py_ssize_t row = 0; row < count / 24; row++)
+        leech_row((const double *)z.view.buf + 24 * row, (double *)out.view.buf + 24 * row, hx, pt);
+    result = Py_NewRef(Py_None);
+    goto done;
+bad_tables:
+    PyErr_SetString(PyExc_ValueError, "nearest_leech: hexacode or pattern table out of range");
+done:
+    release(&z), release(&out), release(&hex), release(&pat);
+    return result;
+}
+
 /* nearest_e8(z f64[B*8], out f64[B*8]): E8 at twice its size, 2D8 ∪ (2D8 + 1); the closer of the two cosets'
    points, the even coset on ties. */
 static PyObject *nearest_e8(PyObject *self, PyObject *args) {
@@ -761,6 +907,7 @@ static PyMethodDef methods[] = {
     {"decode_coordinate", decode_coordinate, METH_VARARGS, "One coordinate of the box code: condition and decoding."},
     {"round_parity", round_parity, METH_VARARGS, "D_n rounding: closest integer rows with a given sum parity."},
     {"nearest_e8", nearest_e8, METH_VARARGS, "Closest point of E8 (at twice its size) to each row."},
+    {"nearest_leech", nearest_leech, METH_VARARGS, "Closest point of the Leech lattice (native frame) to each row."},
     {"encode_categorical", encode_categorical, METH_VARARGS, "Range-code symbols against rows of a cdf table."},
     {"encode_uniform16", encode_uniform16, METH_VARARGS, "Range-code 16-bit values at probability 2^-16."},
     {"seal", seal, METH_VARARGS, "Append the closing words; returns the word count."},

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ltccodec import kernels
+
 from ._ops import away_sign, lower_hnf, sum_last
 from .base import Block
 from .checkerboard import checkerboard
@@ -52,8 +54,17 @@ def _coordinate_options(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return q, cost, parity, alt, switch
 
 
+_HEXACODE_FLAT = np.ascontiguousarray(_HEXACODE.reshape(-1), dtype=np.int64)
+_PATTERN_OF_FLAT = np.ascontiguousarray(_PATTERN_OF.reshape(-1), dtype=np.int64)
+
+
 def nearest_leech(z: np.ndarray) -> np.ndarray:
     """float64 [B, 24] (native frame) -> closest Leech point, float64 [B, 24]."""
+    compiled = kernels.active()
+    if compiled is not None and z.dtype == np.float64:
+        out = np.empty(z.shape)
+        compiled.nearest_leech(np.ascontiguousarray(z), out, _HEXACODE_FLAT, _PATTERN_OF_FLAT)
+        return out
     batch = len(z)
     q, cost, parity, alt, switch = _coordinate_options(z)
 
