@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define KERNELS_VERSION 5
+#define KERNELS_VERSION 6
 #define PRECISION 24
 #define TOTAL (UINT64_C(1) << PRECISION)
 #define WORD_BITS 32
@@ -493,15 +493,16 @@ static void e8_rows(const double *in, double *p, Py_ssize_t rows) {
     }
 }
 
-/* ---- the Leech lattice (ltccodec/lattice/leech.py, whose comments explain the decoder): the same sums in the same
-   order, the same first-index argmins, so the same point bit for bit ---- */
-
 static inline double mod2(double x) { /* np.mod(x, 2.0) for the integer-valued x it is given here */
     if (fabs(x) < 4503599627370496.0) return (double)((long long)x & 1);
     double m = fmod(x, 2.0);
     if (m != 0.0 && m < 0.0) m += 2.0;
     return m == 0.0 ? 0.0 : m;
 }
+
+/* ---- the Leech lattice (ltccodec/lattice/leech.py, whose comments explain the decoder): the same sums in the same
+   order, the same first-index argmins, so the same point bit for bit ---- */
+
 
 static void leech_row(const double *z, double *out, const int64_t *hexacode, const int64_t *pattern_of) {
     double q[2][2][24], cost[2][2][24], par[2][2][24], alt[2][2][24], sw[2][2][24];
@@ -608,6 +609,69 @@ static void leech_row(const double *z, double *out, const int64_t *hexacode, con
             out[i] = alt[h][(pattern >> worst) & 1][i];
         }
     }
+}
+
+
+/* ---- Barnes–Wall Λ16 = RM(1,4) + 2·D16 (ltccodec/lattice/barnes_wall.py), bit for bit ---- */
+static void bw16_row(const double *z, double *out, const int64_t *code) {
+    double q[2][16], cost[2][16], par[2][16], alt[2][16], sw[2][16];
+    for (int v = 0; v < 2; v++) {
+        double off = (double)v;
+        for (int i = 0; i < 16; i++) {
+            double qq = 2.0 * round_even((z[i] - off) * 0.5) + off, d = z[i] - qq;
+            q[v][i] = qq;
+            cost[v][i] = d * d;
+            par[v][i] = mod2((qq - off) * 0.5);
+            double a = qq + 2.0 * (d >= 0.0 ? 1.0 : -1.0), e = z[i] - a;
+            alt[v][i] = a;
+            sw[v][i] = e * e - cost[v][i];
+        }
+    }
+    double best = 0.0;
+    int best_word = -1, best_wrong = 0;
+    for (int word = 0; word < 32; word++) {
+        const int64_t *c = code + 16 * word;
+        double total = cost[c[0]][0], parity = par[c[0]][0], least = sw[c[0]][0];
+        for (int i = 1; i < 16; i++) {
+            total += cost[c[i]][i];
+            parity += par[c[i]][i];
+            least = sw[c[i]][i] < least ? sw[c[i]][i] : least;
+        }
+        int wrong = mod2(parity) != 0.0;
+        total = total + (wrong ? least : 0.0);
+        if (best_word < 0 || total < best) best = total, best_word = word, best_wrong = wrong;
+    }
+    const int64_t *c = code + 16 * best_word;
+    int worst = 0;
+    for (int i = 0; i < 16; i++) {
+        out[i] = q[c[i]][i];
+        if (sw[c[i]][i] < sw[c[worst]][worst]) worst = i;
+    }
+    if (best_wrong) out[worst] = alt[c[worst]][worst];
+}
+
+/* nearest_bw16(z f64[B*16], out f64[B*16], code i64[32*16] of 0/1) */
+static PyObject *nearest_bw16(PyObject *self, PyObject *args) {
+    PyObject *o_z, *o_out, *o_code, *result = NULL;
+    buffer_t z = {0}, out = {0}, code = {0};
+    if (!PyArg_ParseTuple(args, "OOO", &o_z, &o_out, &o_code)) return NULL;
+    if (get_buffer(o_z, &z, 0, 'd', "z") < 0 || get_buffer(o_out, &out, 1, 'd', "out") < 0 ||
+        get_buffer(o_code, &code, 0, 'i', "code") < 0)
+        goto done;
+    Py_ssize_t count = COUNT(z, double);
+    const int64_t *cw = (const int64_t *)code.view.buf;
+    int bad = count % 16 || COUNT(out, double) != count || COUNT(code, int64_t) != 32 * 16;
+    for (Py_ssize_t i = 0; !bad && i < 32 * 16; i++) bad |= cw[i] != 0 && cw[i] != 1;
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "nearest_bw16: inconsistent shapes or code");
+        goto done;
+    }
+    for (Py_ssize_t row = 0; row < count / 16; row++)
+        bw16_row((const double *)z.view.buf + 16 * row, (double *)out.view.buf + 16 * row, cw);
+    result = Py_NewRef(Py_None);
+done:
+    release(&z), release(&out), release(&code);
+    return result;
 }
 
 /* nearest_leech(z f64[B*24], out f64[B*24], hexacode i64[64*6], pattern_of i64[4*2*2]) */
@@ -907,6 +971,7 @@ static PyMethodDef methods[] = {
     {"decode_coordinate", decode_coordinate, METH_VARARGS, "One coordinate of the box code: condition and decoding."},
     {"round_parity", round_parity, METH_VARARGS, "D_n rounding: closest integer rows with a given sum parity."},
     {"nearest_e8", nearest_e8, METH_VARARGS, "Closest point of E8 (at twice its size) to each row."},
+    {"nearest_bw16", nearest_bw16, METH_VARARGS, "Closest point of Barnes-Wall BW16 (native frame) to each row."},
     {"nearest_leech", nearest_leech, METH_VARARGS, "Closest point of the Leech lattice (native frame) to each row."},
     {"encode_categorical", encode_categorical, METH_VARARGS, "Range-code symbols against rows of a cdf table."},
     {"encode_uniform16", encode_uniform16, METH_VARARGS, "Range-code 16-bit values at probability 2^-16."},

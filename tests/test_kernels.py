@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ltccodec import entropy, kernels
-from ltccodec.lattice import _ops, e8, leech
+from ltccodec.lattice import _ops, barnes_wall, e8, leech
 from ltccodec.lattice.registry import by_name as lattice_by_name
 
 pytestmark = pytest.mark.skipif(not kernels.built(), reason="the compiled kernels are not built in this install")
@@ -38,6 +38,12 @@ def test_e8_closest_point(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(1)
     for z in _inputs(rng, 8):
         _same_bits(*_both(monkeypatch, e8._nearest_e8, z))
+
+
+def test_barnes_wall_closest_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(6)
+    for z in _inputs(rng, 16):
+        _same_bits(*_both(monkeypatch, barnes_wall.nearest_barnes_wall, z))
 
 
 def test_leech_closest_point(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ltccodec import kernels
+
 from ._ops import away_sign, lower_hnf, sum_last
 from .base import Block
 from .checkerboard import checkerboard
@@ -25,8 +27,16 @@ def barnes_wall() -> Block:
     return Block("BW16", lower_hnf(gens), nearest_barnes_wall, known_nsm=BW16_NSM, bytes_per_vector=24_000)
 
 
+_CODE_FLAT = np.ascontiguousarray(_CODE.reshape(-1))
+
+
 def nearest_barnes_wall(z: np.ndarray) -> np.ndarray:
     """float64 [B, 16] (native frame) -> closest Λ16 point, float64 [B, 16]."""
+    compiled = kernels.active()
+    if compiled is not None and z.dtype == np.float64:
+        out = np.empty(z.shape)
+        compiled.nearest_bw16(np.ascontiguousarray(z), out, _CODE_FLAT)
+        return out
     offset = np.arange(2, dtype=np.float64)[None, :, None]
     zz = z[:, None, :]
     q = 2.0 * np.rint((zz - offset) * 0.5) + offset  # [B, v, 16]
