@@ -124,10 +124,10 @@ def _prepared(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither
 
 
 def _rank_candidates(tables: CodingTables, lattice: Lattice, dither: list[np.ndarray], nesting: int,
-                     table: rankcode.RankTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Under the rank code: (the anchor's closest point ``p``, the candidate keys, each vector's context)."""
-    p, keys = rankcode.candidate_keys(tables, lattice, dither, nesting)
-    return p, keys, rankcode.contexts(keys, table, tables.buckets * nesting)
+                     table: rankcode.RankTable) -> tuple[rankcode.Candidates, np.ndarray]:
+    """Under the rank code: (the frame's candidates, each vector's context)."""
+    candidates = rankcode.frame_candidates(tables, lattice, dither, nesting)
+    return candidates, rankcode.contexts_of_margins(candidates.margins(), table, candidates.scale)
 
 
 def _ranks_and_rest(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither: list[np.ndarray],
@@ -135,9 +135,10 @@ def _ranks_and_rest(tables: CodingTables, lattice: Lattice, coords: np.ndarray, 
                                                                      list[np.ndarray]]:
     """(ranks, contexts, and the coordinates and dither of the vectors that are none of their candidates: what
     the box code carries after the ranks)."""
-    p, keys, context = _rank_candidates(tables, lattice, dither, nesting, table)
-    rank = rankcode.ranks(coords, p, keys, lattice)
-    rest = rank == keys.shape[1]
+    candidates = rankcode.frame_candidates(tables, lattice, dither, nesting)
+    rank, margin = candidates.ranks_and_margins(coords)
+    context = rankcode.contexts_of_margins(margin, table, candidates.scale)
+    rest = rank == table.counts.shape[1] - 1
     return rank, context, coords[rest], [d[rest] for d in dither]
 
 
@@ -211,12 +212,12 @@ def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int
     _check_codable(lattice, tables)
     dither = _native_dither(lattice, dither_coords, count)
     if rank_table is not None:
-        p, keys, context = _rank_candidates(tables, lattice, dither, nesting, rank_table)
+        candidates, context = _rank_candidates(tables, lattice, dither, nesting, rank_table)
         rank = np.zeros(count, dtype=np.int64)
         for c, pmf in enumerate(_rank_pmfs(rank_table)):
             rank[context == c] = decoder.categorical(pmf, int(np.sum(context == c)))
-        ranked = rankcode.points(rank, p, keys, lattice)
-        rest = rank == keys.shape[1]
+        ranked = candidates.points(rank)
+        rest = rank == rank_table.counts.shape[1] - 1
         ranked[rest] = _decode_box(decoder, tables, lattice, int(rest.sum()), [d[rest] for d in dither], nesting,
                                    False)
         return ranked, side

@@ -20,11 +20,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
 from ltccodec import anchor as anchor_swap
+from ltccodec import kernels
 from ltccodec.lattice import Lattice, coset_dither
 from ltccodec.lattice.base import Block
 from ltccodec.tables import CodingTables
@@ -51,9 +52,14 @@ class RankTable:
 
 
 def contexts(keys: np.ndarray, table: RankTable, scale: int) -> np.ndarray:
-    """Each vector's context (int64 ``[N]``) from its candidate keys (`candidate_keys`, ``scale = Q·a``): the
-    number of edges ``e`` with ``256·margin_key ≥ e·scale``, ``margin_key`` the least distance key of the shell."""
+    """Each vector's context (int64 ``[N]``) from its candidate keys (`candidate_keys`, ``scale = Q·a``): see
+    `contexts_of_margins`."""
     margin = (keys[:, 1:] // keys.shape[1]).min(axis=1) if keys.shape[1] > 1 else np.zeros(len(keys), np.int64)
+    return contexts_of_margins(margin, table, scale)
+
+
+def contexts_of_margins(margin: np.ndarray, table: RankTable, scale: int) -> np.ndarray:
+    """The number of edges ``e`` with ``256·margin ≥ e·scale``, ``margin`` the least distance key of the shell."""
     return (EDGE_UNIT * margin[:, None] >= table.edges[None, :] * scale).sum(axis=1).astype(np.int64)
 
 
@@ -96,23 +102,85 @@ def shell(lattice: Lattice) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(native), np.concatenate(coords)
 
 
-def candidate_keys(tables: CodingTables, lattice: Lattice, dither_native: list[np.ndarray],
-                   nesting: int) -> tuple[np.ndarray, np.ndarray]:
-    """(``p`` coordinates int64 ``[N, L]``, keys int64 ``[N, K + 1]``): candidate ``i``'s key is its distance key
-    times ``K + 1`` plus ``i`` (index 0 is ``p`` with distance key 0, ``i ≥ 1`` shell vector ``i − 1``), so keys are
-    distinct and their order is the candidates' rank order."""
+@dataclass(frozen=True, eq=False)
+class Candidates:
+    """A frame's candidates: the anchor's closest point ``p`` (coordinates int64 ``[N, L]``) and ``diff`` =
+    ``(t − p)·Q·a`` in the native frame (int64 ``[N, L]``), ``scale = Q·a``. `keys` materializes every candidate's
+    key (numpy); the compiled kernel works from ``diff`` alone, one vector at a time."""
+
+    p: np.ndarray
+    diff: np.ndarray
+    scale: int
+    lattice: Lattice
+
+    @cached_property
+    def keys(self) -> np.ndarray:
+        """int64 ``[N, K + 1]``: candidate ``i``'s key is its distance key times ``K + 1`` plus ``i`` (index 0 is
+        ``p`` with distance key 0, ``i ≥ 1`` shell vector ``i − 1``): distinct, in the candidates' rank order."""
+        native_shell, _ = shell(self.lattice)
+        # |t − p| is within the covering radius, so every distance key is an integer far below 2^53: exact in float64
+        distance = float(self.scale) * (native_shell * native_shell).sum(axis=1)[None, :] \
+            - 2.0 * (self.diff.astype(np.float64) @ native_shell.T.astype(np.float64))
+        width = len(native_shell) + 1
+        keys = np.empty((len(self.p), width), dtype=np.int64)
+        keys[:, 0] = 0
+        keys[:, 1:] = distance.astype(np.int64) * width + np.arange(1, width)
+        return keys
+
+    def _scan(self, mode: int, given: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        compiled = kernels.active()
+        assert compiled is not None
+        shell_t, norms = _shell_columns(self.lattice, self.scale)
+        out, margin = np.empty(len(self.p), dtype=np.int64), np.empty(len(self.p), dtype=np.int64)
+        compiled.rank_scan(np.ascontiguousarray(self.diff), shell_t, norms, mode,
+                           np.ascontiguousarray(given, dtype=np.int64), out, margin)
+        return out, margin
+
+    def margins(self) -> np.ndarray:
+        """int64 ``[N]``: the least distance key of the shell (what picks the context)."""
+        if kernels.active() is None or len(self.p) == 0:
+            keys = self.keys
+            return (keys[:, 1:] // keys.shape[1]).min(axis=1) if keys.shape[1] > 1 else np.zeros(len(keys), np.int64)
+        return self._scan(0, np.zeros(len(self.p), dtype=np.int64))[1]
+
+    def ranks_and_margins(self, coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(`ranks` of ``coords`` among these candidates, `margins`): one pass of the kernel."""
+        if kernels.active() is None or len(self.p) == 0:
+            return ranks(coords, self.p, self.keys, self.lattice), self.margins()
+        return self._scan(1, _candidate_index(coords - self.p, self.lattice))
+
+    def points(self, rank: np.ndarray) -> np.ndarray:
+        """`points` of these ranks (rows with the escape rank are left at ``p``)."""
+        if kernels.active() is None or len(self.p) == 0:
+            return points(rank, self.p, self.keys, self.lattice)
+        index = self._scan(2, rank)[0]
+        _, shell_coords = shell(self.lattice)
+        offsets = np.concatenate([np.zeros((1, self.lattice.dim), dtype=np.int64), shell_coords])
+        return self.p + np.where((index >= 0)[:, None], offsets[np.maximum(index, 0)], 0)
+
+
+@lru_cache(maxsize=16)
+def _shell_columns(lattice: Lattice, scale: int) -> tuple[np.ndarray, np.ndarray]:
+    """(the shell's native vectors as columns, float64 ``[L, K]``; ``scale·|s|²``, float64 ``[K]``) for the kernel."""
+    native_shell, _ = shell(lattice)
+    norms = float(scale) * (native_shell * native_shell).sum(axis=1).astype(np.float64)
+    return np.ascontiguousarray(native_shell.T, dtype=np.float64), np.ascontiguousarray(norms)
+
+
+def frame_candidates(tables: CodingTables, lattice: Lattice, dither_native: list[np.ndarray],
+                     nesting: int) -> Candidates:
+    """The `Candidates` of a frame, for dither native coordinates ``R`` (per block int64 ``[N, dim]``)."""
     offsets, p = anchor_swap.anchor_offsets(tables, lattice, dither_native, nesting)
     scale = tables.buckets * nesting
-    native_shell, _ = shell(lattice)
     diff = offsets - scale * np.concatenate(lattice.native_from_coords(p), axis=1)  # (t − p)·Q·a, native
-    # |t − p| is within the covering radius, so every distance key is an integer far below 2^53: exact in float64
-    distance = float(scale) * (native_shell * native_shell).sum(axis=1)[None, :] \
-        - 2.0 * (diff.astype(np.float64) @ native_shell.T.astype(np.float64))
-    width = len(native_shell) + 1
-    keys = np.empty((len(p), width), dtype=np.int64)
-    keys[:, 0] = 0
-    keys[:, 1:] = distance.astype(np.int64) * width + np.arange(1, width)
-    return p, keys
+    return Candidates(p, diff, scale, lattice)
+
+
+def candidate_keys(tables: CodingTables, lattice: Lattice, dither_native: list[np.ndarray],
+                   nesting: int) -> tuple[np.ndarray, np.ndarray]:
+    """(``p`` coordinates int64 ``[N, L]``, keys int64 ``[N, K + 1]``, see `Candidates.keys`)."""
+    candidates = frame_candidates(tables, lattice, dither_native, nesting)
+    return candidates.p, candidates.keys
 
 
 def ranks(coords: np.ndarray, p: np.ndarray, keys: np.ndarray, lattice: Lattice) -> np.ndarray:

@@ -96,3 +96,37 @@ def test_wrong_element_types_are_refused() -> None:
         module.int_matmul(np.zeros((2, 8)), np.zeros((8, 8), dtype=np.int64), np.zeros((2, 8), dtype=np.int64), 8, 8)
     with pytest.raises(ValueError, match="inconsistent shapes"):
         module.nearest_e8(np.zeros((2, 7)), np.zeros((2, 7)))
+
+
+@pytest.mark.parametrize("name, nesting", [("E8", 1 << 16), ("E8", 3), ("D4", 2), ("Z1^4", 1 << 16), ("E8^2", 1)])
+def test_rank_code_margins_ranks_and_points(monkeypatch: pytest.MonkeyPatch, name: str, nesting: int) -> None:
+    """The kernel's per-vector scan against the numpy keys: margins, the rank of candidates and of far points,
+    and the candidate of every rank (including far ranks, which take the kernel's long walk)."""
+    from ltccodec import rankcode
+    from ltccodec.lattice import coset_dither
+
+    from .test_anchor import _tables
+
+    lattice = lattice_by_name(name)
+    tables = _tables(lattice.dim, peak=(2, 4))
+    rng = np.random.default_rng(8)
+    count = 500
+    if nesting > 1:
+        dither_coords, _ = coset_dither(lattice, rng.integers(0, nesting, (count, lattice.dim)), nesting)
+        native = lattice.native_from_coords(dither_coords)
+    else:
+        native = [np.zeros((count, b.dim), np.int64) for b in lattice.blocks]
+    candidates = rankcode.frame_candidates(tables, lattice, native, nesting)
+    _, shell = rankcode.shell(lattice)
+    offsets = np.concatenate([np.zeros((1, lattice.dim), np.int64), shell])
+    coords = candidates.p + offsets[rng.integers(0, len(offsets), count)]
+    coords[::9] += 3  # none of the candidates
+    margins, margins_ref = _both(monkeypatch, candidates.margins)
+    np.testing.assert_array_equal(margins, margins_ref)
+    (ranks, with_margins), (ranks_ref, margins_ref) = _both(monkeypatch, candidates.ranks_and_margins, coords)
+    np.testing.assert_array_equal(ranks, ranks_ref)
+    np.testing.assert_array_equal(with_margins, margins_ref)
+    every = rng.integers(0, len(offsets) + 1, count)  # any rank, the escape included
+    every[:len(offsets) + 1] = np.arange(len(offsets) + 1)[:count]
+    points, points_ref = _both(monkeypatch, candidates.points, every)
+    np.testing.assert_array_equal(points, points_ref)
