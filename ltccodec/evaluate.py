@@ -38,7 +38,7 @@ def evaluate(model: LTCModel, source: Source, randomness: Randomness, count: int
         voronoi = model.prior.voronoi_bits(rec.centers[:VORONOI_VECTORS].float(), model.lattice, VORONOI_SAMPLES, rng)
     return Metrics(
         randomness=str(randomness),
-        rate=(rank_code_bits(model, x.numpy(), randomness, rng) if model.rank_table is not None
+        rate=(table_code_bits(model, x.numpy(), randomness, rng) if _coded_by_tables(model)
               else float(rec.bits.double().mean())) / n,
         rate_voronoi=float(voronoi.double().mean()) / n,
         mse=float(((x_np - x_hat) ** 2).mean()),
@@ -48,8 +48,14 @@ def evaluate(model: LTCModel, source: Source, randomness: Randomness, count: int
     )
 
 
-def rank_code_bits(model: LTCModel, x: np.ndarray, randomness: Randomness, rng: np.random.Generator) -> float:
-    """Mean code length (bits per vector) of ``x`` under a rank-coded model's integer tables, with the dither
+def _coded_by_tables(model: LTCModel) -> bool:
+    """Whether the float prior's box code length no longer describes what the coder writes: a rank code, or tables
+    measured on the source (`entropy.measure_tables`)."""
+    return model.rank_table is not None or model.config.measured
+
+
+def table_code_bits(model: LTCModel, x: np.ndarray, randomness: Randomness, rng: np.random.Generator) -> float:
+    """Mean code length (bits per vector) of ``x`` under the model's integer tables (and rank pmf), with the dither
     drawn on the codec's grid (the rank code is defined on exact dither, see `rankcode`)."""
     from ltccodec import entropy, rankcode
     from ltccodec.codec import nesting_of

@@ -35,6 +35,7 @@ class ModelConfig:
     lattice: str  # the block lattice, e.g. "E8"; the latent uses a power of it
     anchor: bool = False  # code with the anchor swap (`anchor`): streams of coder version 0.6
     rank: bool = False  # code with the rank code (`rankcode`): streams of coder version 0.7
+    measured: bool = False  # the coding tables are measured on the source (`entropy.measure_tables`), not frozen
 
     def latent_lattice(self) -> Lattice:
         return covering(self.lattice, self.transform.latent)

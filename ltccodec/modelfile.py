@@ -78,6 +78,7 @@ class ModelCard:
     centroid: bool = False  # the decoder uses the prior's mean over each cell (TransformConfig.centroid)
     anchor: bool = False  # streams use the anchor swap (coder version 0.6, see `anchor`)
     rank: bool = False  # streams use the rank code (coder version 0.7, see `rankcode`); weights hold rank.counts
+    measured_tables: bool = False  # the weights hold coding tables measured on the source, not frozen from the prior
     data: str = ""  # where the training and test data came from and how they were split
     # what turns the source's raw values into the coded ones (physics: `sources.physics.Scaling`): "log1p" lists
     # the columns coded as log(1 + value), then each column is (value - mean) / std
@@ -94,7 +95,8 @@ class ModelCard:
 
         kind = TransformKind(self.transform)
         return ModelConfig(TransformConfig(kind, self.source_dim, self.latent_dim, self.width, self.depth,
-                                           self.channels, self.centroid), self.lattice, self.anchor, self.rank)
+                                           self.channels, self.centroid), self.lattice, self.anchor, self.rank,
+                           self.measured_tables)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=False) + "\n"
@@ -115,12 +117,14 @@ def card_for(model: LTCModel, name: str, source: str, training: Training,
     t = model.config.transform
     return ModelCard(name, source, model.config.lattice, t.kind.value, t.n, t.latent, t.width, t.depth, t.channels,
                      float(model.dither_scale.detach()), training, metrics, framing=framing, centroid=t.centroid,
-                     data=data, standardize=standardize, anchor=model.config.anchor, rank=model.config.rank)
+                     data=data, standardize=standardize, anchor=model.config.anchor, rank=model.config.rank,
+                     measured_tables=model.config.measured)
 
 
 def weights_bytes(model: LTCModel, buckets: int = tables_format.BUCKETS) -> bytes:
     """The model's parameters as float16 safetensors bytes, with the prior's integer coding tables frozen
-    from those very weights (deterministic for given weights) with ``buckets`` phase buckets."""
+    from those very weights (deterministic for given weights) with ``buckets`` phase buckets — or, for a model
+    with measured tables (``config.measured``), the tables it holds."""
     import torch
     from safetensors.torch import save as save_tensors
 
@@ -128,7 +132,12 @@ def weights_bytes(model: LTCModel, buckets: int = tables_format.BUCKETS) -> byte
     from ltccodec.prior import freeze_tables
 
     tensors = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
-    if all(b.embedding is None for b in model.lattice.blocks):
+    if model.config.measured:
+        if model.tables is None:
+            raise ValueError("a model with measured tables must hold them")
+        packed = tables_format.pack(model.tables)
+        tensors.update({f"tables.{k}": torch.from_numpy(v) for k, v in packed.items()})
+    elif all(b.embedding is None for b in model.lattice.blocks):
         rounded = LTCModel(model.config)
         rounded.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()})
         packed = tables_format.pack(freeze_tables(rounded.prior, rounded.lattice, buckets=buckets))

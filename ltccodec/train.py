@@ -7,7 +7,7 @@ import dataclasses
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from ltccodec.ltc import LTCModel, ModelConfig, random_directions, sliced_w2_squ
 from ltccodec.randomness import Randomness
 from ltccodec.rankcode import RankTable
 from ltccodec.sources import Source, source_by_name
-from ltccodec.tables import quantize_pmf
+from ltccodec.tables import CodingTables, quantize_pmf
 from ltccodec.transforms import TransformConfig, TransformKind
 
 
@@ -53,6 +53,7 @@ class TrainConfig:
     centroid: bool = False  # decode to the prior's mean over each cell (see prior.box_centroids)
     anchor: bool = False  # code with the anchor swap (see `anchor`), trained with it in the rate term
     rank: bool = False  # code with the rank code (see `rankcode`); its pmf is measured on the source after training
+    measured_tables: bool = False  # measure the coding tables on the source after training (`entropy.measure_tables`)
     perception: str = "sw2"  # the λ2 term: "sw2" (sliced W2², vectors) or "critic" (WGAN-GP critic, 28×28 images)
     critic_steps: int = 2  # critic updates per codec update ("critic")
     critic_eval_steps: int = 600  # updates of the fresh critic that measures W1 for the card ("critic")
@@ -78,7 +79,7 @@ class TrainConfig:
         except ValueError:
             raise UsageError(f"unknown transform {self.transform!r}: linear, mlp, diagonal or conv28") from None
         return ModelConfig(TransformConfig(kind, source.dim, latent, channels=self.channels, centroid=self.centroid),
-                           self.lattice, self.anchor, self.rank)
+                           self.lattice, self.anchor, self.rank, self.measured_tables)
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,8 @@ def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str
 
     model.eval()
     modelfile.round_weights(model)
+    if config.measured_tables:
+        model.tables = measured_tables(model, source, randomness, config.seed)
     model.refresh_anchor()  # from the tables the model file will hold
     if config.rank:
         model.rank_table = _rank_table(model, source, randomness, config.seed)
@@ -171,6 +174,31 @@ def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str
     return modelfile.save(model, card, out)
 
 
+MEASURE_VECTORS = 1 << 18
+
+
+def measured_tables(model: LTCModel, source: Source, randomness: Randomness, seed: int,
+                     count: int = MEASURE_VECTORS) -> CodingTables:
+    """The coding tables measured on ``count`` fresh source vectors under the codec's dither grid."""
+    from ltccodec import entropy, rankcode
+    from ltccodec.codec import FRAME_VECTORS, nesting_of
+    from ltccodec.prior import freeze_tables
+
+    if model.lattice.blocks[0].embedding is not None:
+        raise UsageError(f"{model.lattice.name} cannot be entropy coded, so its tables cannot be measured")
+    rng = np.random.default_rng([seed, 11])
+    nesting = nesting_of(randomness)
+    frozen = freeze_tables(model.prior, model.lattice)
+
+    def frames() -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        for start in range(0, count, FRAME_VECTORS):
+            x = source.sample(min(FRAME_VECTORS, count - start), rng).astype(np.float32)
+            dither_coords, u = rankcode.grid_dither(model.lattice, len(x), nesting, rng)
+            yield model.to_symbols(torch.from_numpy(x), u), dither_coords
+
+    return entropy.measure_tables(frozen, model.lattice, frames(), nesting)
+
+
 def _rank_table(model: LTCModel, source: Source, randomness: Randomness, seed: int) -> RankTable:
     """The rank code's pmf, measured on 65,536 fresh source vectors under the codec's dither grid."""
     from ltccodec import rankcode
@@ -181,8 +209,8 @@ def _rank_table(model: LTCModel, source: Source, randomness: Randomness, seed: i
         raise UsageError(f"the rank code needs small blocks (Z, D4, E8 and their powers), not {model.lattice.name}")
     rng = np.random.default_rng([seed, 7])
     x = source.sample(65_536, rng).astype(np.float32)
-    return rankcode.estimate_table(lambda v, u: model.to_symbols(torch.from_numpy(v), u),
-                                    freeze_tables(model.prior, model.lattice), model.lattice, x,
+    tables = model.tables if model.tables is not None else freeze_tables(model.prior, model.lattice)
+    return rankcode.estimate_table(lambda v, u: model.to_symbols(torch.from_numpy(v), u), tables, model.lattice, x,
                                     nesting_of(randomness), rng)
 
 
