@@ -103,20 +103,15 @@ def test_rank_code_margins_ranks_and_points(monkeypatch: pytest.MonkeyPatch, nam
     """The kernel's per-vector scan against the numpy keys: margins, the rank of candidates and of far points,
     and the candidate of every rank (including far ranks, which take the kernel's long walk)."""
     from ltccodec import rankcode
-    from ltccodec.lattice import coset_dither
 
     from .test_anchor import _tables
 
     lattice = lattice_by_name(name)
-    tables = _tables(lattice.dim, peak=(2, 4))
     rng = np.random.default_rng(8)
     count = 500
-    if nesting > 1:
-        dither_coords, _ = coset_dither(lattice, rng.integers(0, nesting, (count, lattice.dim)), nesting)
-        native = lattice.native_from_coords(dither_coords)
-    else:
-        native = [np.zeros((count, b.dim), np.int64) for b in lattice.blocks]
-    candidates = rankcode.frame_candidates(tables, lattice, native, nesting)
+    dither_coords, _ = rankcode.grid_dither(lattice, count, nesting, rng)
+    candidates = rankcode.frame_candidates(_tables(lattice.dim, peak=(2, 4)), lattice,
+                                           entropy._native_dither(lattice, dither_coords, count), nesting)
     _, shell = rankcode.shell(lattice)
     offsets = np.concatenate([np.zeros((1, lattice.dim), np.int64), shell])
     coords = candidates.p + offsets[rng.integers(0, len(offsets), count)]
