@@ -956,7 +956,7 @@ static inline void condition_at(const condition_t *c, Py_ssize_t i, int64_t *shi
     int64_t q, b;
     if (c->log2_den >= 0) { /* floor division by 2^s is an arithmetic shift (gcc and clang shift signed values so) */
         q = num >> c->log2_den;
-        int64_t rem = num - (q << c->log2_den);
+        int64_t rem = num & (c->den - 1); /* num − q·2^s, without shifting a negative value */
         b = (2 * rem * c->buckets + c->den) >> (c->log2_den + 1);
     } else {
         q = floor_div(num, c->den, c->inv);
