@@ -25,7 +25,7 @@ from ltccodec import compact as compact_format
 from ltccodec import container, entropy, framing, keyed
 from ltccodec.container import AudioInfo, Header, ImageInfo, Kind, ModeCode
 from ltccodec.errors import LtcError, UsageError
-from ltccodec.lattice import coset_dither
+from ltccodec.lattice.dither import coset_dither_native
 from ltccodec.media import Audio, FileFormat, Image, ImageFormat, SampleFormat, fit_length, resample
 from ltccodec.randomness import Mode, Randomness
 from ltccodec.rankcode import RankTable
@@ -50,12 +50,19 @@ def nesting_of(randomness: Randomness) -> int:
 def frame_dither(loaded: LoadedModel, randomness: Randomness, key: keyed.Key, nonce: bytes, frame: int,
                  count: int) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(integer dither coordinates of a·u, float dither u) of one frame, or (None, None)."""
+    coords, u, _ = frame_dither_native(loaded, randomness, key, nonce, frame, count)
+    return coords, u
+
+
+def frame_dither_native(loaded: LoadedModel, randomness: Randomness, key: keyed.Key, nonce: bytes, frame: int,
+                        count: int) -> tuple[np.ndarray | None, np.ndarray | None, list[np.ndarray] | None]:
+    """`frame_dither`, and the dither's native coordinates per block (what the coder conditions on), or Nones."""
     a = nesting_of(randomness)
     if a == 1:
-        return None, None
+        return None, None, None
     lattice = loaded.model.lattice
     digits = keyed.dither_digits(key, nonce, frame, count, lattice.dim, a)
-    return coset_dither(lattice, digits, a)
+    return coset_dither_native(lattice, digits, a)
 
 
 ModelArg = str | Path | LoadedModel
@@ -194,18 +201,18 @@ def _encode_frame(vectors: np.ndarray, gains: np.ndarray | None, loaded: LoadedM
     tables, lattice = loaded.model.tables, loaded.model.lattice
     assert tables is not None
     x = np.ascontiguousarray(vectors, dtype=np.float32)
-    dither_coords, u = frame_dither(loaded, rand, key, nonce, index, len(x))
+    dither_coords, u, native = frame_dither_native(loaded, rand, key, nonce, index, len(x))
     side = None
     if gains is not None:  # audio: silent frames send their gains only
         side = framing.gain_deltas(gains, loaded.card.framing)
         coded = ~framing.silent(gains, loaded.card.framing)
         x = x[coded]
         if u is not None:
-            dither_coords, u = dither_coords[coded], u[coded]
+            dither_coords, u, native = dither_coords[coded], u[coded], [d[coded] for d in native]
     coords = loaded.model.to_symbols(x, u)
     anchor, ranks = loaded.card.anchor, _rank_table(loaded, entropy.version_for(loaded.card.anchor, loaded.card.rank))
     words = entropy.encode(tables, lattice, coords, dither_coords, nesting_of(rand), side, loaded.model.gain_counts,
-                           anchor, ranks)
+                           anchor, ranks, dither_native=native)
     payload = words.astype("<u4").tobytes()
     if shortest:  # arrays and images only: no side symbols
         assert side is None
@@ -214,7 +221,8 @@ def _encode_frame(vectors: np.ndarray, gains: np.ndarray | None, loaded: LoadedM
         def decodes_same(candidate: bytes) -> bool:
             try:
                 decoded, _ = entropy.decode(tables, lattice, np.frombuffer(candidate, dtype="<u4"), len(coords),
-                                            dither_coords, nesting, anchor=anchor, rank_table=ranks)
+                                            dither_coords, nesting, anchor=anchor, rank_table=ranks,
+                                            dither_native=native)
             except entropy.DECODE_ERRORS:
                 return False
             return bool(np.array_equal(decoded, coords))
@@ -414,14 +422,15 @@ class StreamReader:
         done, total = 0, sum(sizes[first:stop])
         for index, payload in enumerate(container.read_frames(self._stream, header, first, stop), start=first):
             count, check = sizes[index], header.frames[index]
-            dither_coords, u = frame_dither(loaded, rand, key, header.nonce, index, count)
+            dither_coords, u, native = frame_dither_native(loaded, rand, key, header.nonce, index, count)
             words = np.frombuffer(payload, dtype="<u4")
             gains, active = None, None
             try:
                 coords, side = entropy.decode(tables, lattice, words, count, dither_coords, header.nesting,
                                               count if spec is not None else 0, loaded.model.gain_counts, coded,
                                               anchor=header.coder_version == entropy.ANCHOR_VERSION,
-                                              rank_table=_rank_table(loaded, header.coder_version))
+                                              rank_table=_rank_table(loaded, header.coder_version),
+                                              dither_native=native)
                 if spec is not None:
                     gains = framing.gain_indices_from_deltas(side, spec)
                     active = ~framing.silent(gains, spec)

@@ -113,11 +113,12 @@ def _fused(coder: RangeEncoder | RangeDecoder, coords: np.ndarray, dither: list[
 
 
 def _prepared(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_coords: np.ndarray | None,
-              nesting: int, anchor: bool) -> tuple[np.ndarray, list[np.ndarray]]:
+              nesting: int, anchor: bool,
+              dither_native: list[np.ndarray] | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
     """(the coordinates as coded — swapped with the anchor's under version 0.6 —, the dither's native
     coordinates)."""
     _check_codable(lattice, tables)
-    dither = _native_dither(lattice, dither_coords, len(coords))
+    dither = dither_native if dither_native is not None else _native_dither(lattice, dither_coords, len(coords))
     if anchor:
         coords = anchor_swap.swap(coords, *anchor_swap.anchor_points(tables, lattice, dither, nesting))
     return coords, dither
@@ -144,12 +145,14 @@ def _ranks_and_rest(tables: CodingTables, lattice: Lattice, coords: np.ndarray, 
 
 def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_coords: np.ndarray | None,
            nesting: int, side: np.ndarray | None = None, side_counts: np.ndarray | None = None,
-           anchor: bool = False, rank_table: rankcode.RankTable | None = None) -> np.ndarray:
+           anchor: bool = False, rank_table: rankcode.RankTable | None = None,
+           dither_native: list[np.ndarray] | None = None) -> np.ndarray:
     """Compress integer coordinates (int64 ``[N, L]``) to uint32 words; ``side`` symbols (audio gains, ``[N, B]``),
     if given, go first in row-major order, column ``b`` against the fixed integer pmf ``side_counts[b]`` (each row
     summing to 2^16). ``anchor``: coder version 0.6 (the anchor swap); ``rank_table``: version 0.7 (the rank code
-    with this pmf)."""
-    coords, dither = _prepared(tables, lattice, coords, dither_coords, nesting, anchor)
+    with this pmf). ``dither_native``: the dither's native coordinates when the caller has them (as
+    `lattice.native_from_coords(dither_coords)` gives them)."""
+    coords, dither = _prepared(tables, lattice, coords, dither_coords, nesting, anchor, dither_native)
     encoder = RangeEncoder()
     if side is not None:
         if side_counts is None:
@@ -193,7 +196,8 @@ def _decode_escapes(decoder: RangeDecoder, count: int) -> np.ndarray:
 def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int,
            dither_coords: np.ndarray | None, nesting: int, side_count: int = 0,
            side_counts: np.ndarray | None = None, coded: Callable[[np.ndarray], np.ndarray] | None = None,
-           anchor: bool = False, rank_table: rankcode.RankTable | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+           anchor: bool = False, rank_table: rankcode.RankTable | None = None,
+           dither_native: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Inverse of `encode`: int64 ``[count, L]`` coordinates, and the side symbols (int64 ``[side_count, B]``, B
     the rows of ``side_counts``) or None when ``side_count`` is 0. With ``coded``, a function of the side symbols
     that says (bool ``[count]``) which vectors the encoder coded, only those rows' coordinates are read (the
@@ -209,8 +213,9 @@ def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int
         mask = coded(side)
         count = int(mask.sum())
         dither_coords = None if dither_coords is None else dither_coords[mask]
+        dither_native = None if dither_native is None else [d[mask] for d in dither_native]
     _check_codable(lattice, tables)
-    dither = _native_dither(lattice, dither_coords, count)
+    dither = dither_native if dither_native is not None else _native_dither(lattice, dither_coords, count)
     if rank_table is not None:
         candidates, context = _rank_candidates(tables, lattice, dither, nesting, rank_table)
         rank = np.zeros(count, dtype=np.int64)

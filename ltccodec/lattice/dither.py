@@ -33,21 +33,31 @@ def coset_coords(lattice: Lattice, digits: np.ndarray, nesting: int) -> np.ndarr
 def coset_dither(lattice: Lattice, digits: np.ndarray, nesting: int) -> tuple[np.ndarray, np.ndarray]:
     """(`coset_coords`, and the dither points ``u`` float64 ``[..., m]``, equal bit for bit to
     ``lattice.from_coords(coords) / nesting`` but made from the reduced native points directly)."""
+    coords, points, _ = coset_dither_native(lattice, digits, nesting)
+    return coords, points
+
+
+def coset_dither_native(lattice: Lattice, digits: np.ndarray,
+                        nesting: int) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """`coset_dither`, and per block the native points of the coordinates (int64 ``[N, n_i]``, equal to
+    ``lattice.native_from_coords(coords)``: the reduced points themselves)."""
     d = np.asarray(digits)
     if not np.issubdtype(d.dtype, np.integer):
         raise TypeError("digits must be integers")
     if nesting < 1 or d.shape[-1] != lattice.dim or (d.size and (d.min() < 0 or d.max() >= nesting)):
         raise ValueError(f"digits must have last axis {lattice.dim} and lie in [0, {nesting})")
     flat = d.reshape(-1, lattice.dim).astype(np.int64)
-    coords, points = np.empty_like(flat), np.empty(flat.shape)
+    coords, points, natives = np.empty_like(flat), np.empty(flat.shape), []
     lo = 0
     for i, (block, native) in enumerate(zip(lattice.blocks, lattice.native_from_coords(flat), strict=True)):
         hi = lo + block.dim
-        reduced = (native - nesting * block.nearest_native(native / nesting).astype(np.int64)).astype(np.float64)
+        reduced = native - nesting * block.nearest_native(native / nesting).astype(np.int64)
+        natives.append(reduced)
+        reduced = reduced.astype(np.float64)
         coords[:, lo:hi] = lattice._coords_block(i, reduced)
         points[:, lo:hi] = lattice._from_native(i, reduced)
         lo = hi
-    return coords.reshape(d.shape), (points / nesting).reshape(d.shape)
+    return coords.reshape(d.shape), (points / nesting).reshape(d.shape), natives
 
 
 def qsd_dither(lattice: Lattice, digits: np.ndarray, nesting: int) -> np.ndarray:
