@@ -88,11 +88,12 @@ def _frame_bits(loaded: registry.LoadedModel, rand: Randomness, x: np.ndarray,
     a = codec.nesting_of(rand)
     for index, start in enumerate(range(0, len(x), codec.FRAME_VECTORS)):
         part = x[start:start + codec.FRAME_VECTORS]
-        dither_coords, u = codec.frame_dither(loaded, rand, DEFAULT_KEY, nonce, index, len(part))
+        dither_coords, u, native = codec.frame_dither_native(loaded, rand, DEFAULT_KEY, nonce, index, len(part))
         coords = model.to_symbols(part, u)
         began = time.perf_counter()
         ranks = model.rank_table if loaded.card.rank else None
-        entropy.encode(tables, model.lattice, coords, dither_coords, a, anchor=loaded.card.anchor, rank_table=ranks)
+        entropy.encode(tables, model.lattice, coords, dither_coords, a, anchor=loaded.card.anchor, rank_table=ranks,
+                       dither_native=native)
         seconds += time.perf_counter() - began
         table += entropy.table_bits(tables, model.lattice, coords, dither_coords, a, anchor=loaded.card.anchor,
                                     rank_table=ranks)
@@ -108,10 +109,11 @@ def _frame_bits(loaded: registry.LoadedModel, rand: Randomness, x: np.ndarray,
 def format_table(rows: list[CodecFigures]) -> str:
     head = (f"{'model':<30} {'randomness':>10} {'coded':>7} {'payload':>7} {'tables':>7} {'estimate':>8} "
             f"{'over est.':>9} "
-            f"{'bound':>6} {'gap':>6} {'mse':>7} {'enc vec/s':>10} {'dec vec/s':>10} {'coder %':>7}")
+            f"{'bound':>6} {'gap':>6} {'mse':>7} {'enc vec/s':>10} {'dec vec/s':>10} {'box %':>7}")
     lines = [head, "(bits per source value; coded = whole stream, payload = coder words, over est. = payload vs the "
                    "model's box estimate; gap = coded − bound, bound R(D,0), or R(D/2,∞) for pd; speeds: the "
-                   "fastest of 3 runs, one thread)"]
+                   "fastest of 3 runs, one thread; box % = encode time in the entropy code, conditions and range "
+                   "coder together: scripts/coder_share.py times the range coder alone)"]
     for r in rows:
         over = 100 * (r.payload_bits / r.estimate_bits - 1) if r.estimate_bits > 0.01 else float("nan")
         lines.append(f"{r.model:<30} {r.randomness:>10} {r.coded_bits:7.4f} {r.payload_bits:7.4f} {r.table_bits:7.4f} "
