@@ -108,10 +108,10 @@ def test_encode_verify_catches_an_encoder_that_codes_other_symbols(tmp_path, mon
     np.save(tmp_path / "x.npy", np.random.default_rng(2).normal(size=(500, 8)).astype(np.float32))
     honest = codec.entropy.encode
 
-    def off_by_one(tables, lattice, coords, *args):
+    def off_by_one(tables, lattice, coords, *args, **kwargs):
         wrong = coords.copy()
         wrong[7, 3] += 1
-        return honest(tables, lattice, wrong, *args)
+        return honest(tables, lattice, wrong, *args, **kwargs)
 
     monkeypatch.setattr(codec.entropy, "encode", off_by_one)
     choice = registry.Choice(MODEL)
