@@ -4,12 +4,15 @@ point and its shell, d_j the exact distance key (squared distance to μ − u mi
 on training vectors; escapes as the rank code pays them (−log2 ε + the box code). A measurement for planning a coder,
 not a coder: same test vectors and dither draw as `ltc bench cells` (so its cell* column is the ideal to compare).
 
-    .venv/bin/python scripts/distance_code.py gaussian8-e8-sd-r1.3 [--vectors 4000]
+    .venv/bin/python scripts/distance_code.py gaussian8-e8-sd-r1.3 [--vectors 4000] [--shells 2]
+
+``--shells 2`` (E8 only) adds the second shell (2,160 vectors of norm 16 in E8's native frame) to the candidates.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 
 import numpy as np
 import torch
@@ -21,15 +24,44 @@ from ltccodec.randomness import Randomness
 from ltccodec.sources import source_by_name
 
 
+def e8_second_shell(block: object) -> np.ndarray:
+    """E8's 2,160 vectors of norm 16 in its native frame (2·D8 ∪ (2·D8 + 1)): (±4, 0⁷), (±2⁴, 0⁴), (±3, ±1⁷), kept
+    where the block's closest point rule says they are lattice points."""
+    found = []
+    for i in range(8):
+        for sign in (4, -4):
+            v = np.zeros(8, dtype=np.int64)
+            v[i] = sign
+            found.append(v)
+    for where in itertools.combinations(range(8), 4):
+        for signs in itertools.product((2, -2), repeat=4):
+            v = np.zeros(8, dtype=np.int64)
+            v[list(where)] = signs
+            found.append(v)
+    for i in range(8):
+        for signs in itertools.product((1, -1), repeat=8):
+            v = np.array(signs, dtype=np.int64)
+            v[i] *= 3
+            found.append(v)
+    found = np.array(found)
+    members = found[np.all(block.nearest_native(found.astype(np.float64)) == found, axis=1)]
+    if len(members) != 2160:
+        raise SystemExit(f"expected 2160 second-shell vectors, found {len(members)}")
+    return members
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
     parser.add_argument("--vectors", type=int, default=4000)
     parser.add_argument("--train", type=int, default=8000)
+    parser.add_argument("--shells", type=int, choices=(1, 2), default=1)
     args = parser.parse_args()
     model, card = modelfile.load(registry.find(args.model))
-    if model.rank_table is None:
-        raise SystemExit(f"{args.model}: not a rank-coded model")
+    if card.lattice not in ("E8", "D4", "Z1"):
+        raise SystemExit(f"{args.model}: candidates are defined for Z, D4 and E8 (and their powers)")
+    if args.shells == 2 and card.lattice != "E8":
+        raise SystemExit("--shells 2 is written for E8")
     rand = Randomness.parse(card.training.randomness)
     nesting, lattice, tables = nesting_of(rand), model.lattice, model.tables
     source = source_by_name(card.source)
@@ -43,11 +75,24 @@ def main() -> None:
         keys = candidates.keys
         distance = (keys // keys.shape[1]).astype(np.float64) / candidates.scale
         index = rankcode._candidate_index(coords - candidates.p, lattice)
+        if args.shells == 2:
+            second = e8_second_shell(lattice.blocks[0])
+            diff = candidates.diff.astype(np.float64)
+            more = (candidates.scale * (second * second).sum(axis=1)[None, :] - 2.0 * diff @ second.T) \
+                / candidates.scale
+            distance = np.concatenate([distance, more], axis=1)
+            delta = np.concatenate(lattice.native_from_coords(coords - candidates.p), axis=1)
+            lookup = {tuple(v): i for i, v in enumerate(second)}
+            for i in np.flatnonzero(index < 0):
+                j = lookup.get(tuple(delta[i]))
+                if j is not None:
+                    index[i] = keys.shape[1] + j
         box = np.zeros(len(x))
         for i in np.flatnonzero(index < 0):
             box[i] = entropy.table_bits(tables, lattice, coords[i:i + 1],
                                         None if dither_coords is None else dither_coords[i:i + 1], nesting)
         rank_bits = entropy.table_bits(tables, lattice, coords, dither_coords, nesting, rank_table=model.rank_table)
+        # (without a rank table: the box code's length, what the model codes with)
         return distance, index, box, rank_bits
 
     def bits(distance: np.ndarray, index: np.ndarray, box: np.ndarray, beta: float, escape: float) -> float:
@@ -64,8 +109,9 @@ def main() -> None:
     x = source.test_set(args.vectors)
     distance, index, box, rank_bits = frame(x, np.random.default_rng(CELL_SEED + 1))
     coded = bits(distance, index, box, beta, escape) / x.size
-    print(f"{args.model}: rank code {rank_bits / x.size:.4f} bit/value, distance code {coded:.4f} "
-          f"(β = {beta:.3g} per native unit², escapes {float((index < 0).mean()):.4f})")
+    coder = "rank code" if model.rank_table is not None else "box code"
+    print(f"{args.model}: {coder} {rank_bits / x.size:.4f} bit/value, distance code over {args.shells} shell(s) "
+          f"{coded:.4f} (β = {beta:.3g} per native unit², escapes {float((index < 0).mean()):.4f})")
 
 
 if __name__ == "__main__":
