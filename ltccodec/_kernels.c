@@ -1,14 +1,18 @@
-/* Compiled kernels for the hot loops of ltccodec; optional, with a numpy/constriction path that defines them.
+/* Compiled kernels for the hot loops of ltccodec; optional, with a numpy/constriction path that defines each of them
+   (ltccodec/kernels.py says whether they are built; tests/test_kernels.py and tests/test_rangecoder.py compare).
 
-   The range coder here is constriction 0.5's queue coder (RangeEncoder<u32, u64>, models at 24-bit precision)
-   re-implemented word for word: same state update, same carry handling ("inverted" words held back until the
-   carry is known), same sealing. The tables it codes against are the left-cumulative rows that constriction's
-   `Categorical(perfect=False)` makes from our dyadic pmfs (`tables.cdf24`). Tests check every word against
-   constriction itself, including decoding of random (hostile) words.
+   - The range coder: constriction 0.5's queue coder (RangeEncoder<u32, u64>, models at 24-bit precision)
+     re-implemented word for word: same state update, same carry handling ("inverted" words held back until the
+     carry is known), same sealing (docs/FORMAT.md spells it out). It codes against the left-cumulative rows that
+     constriction's `Categorical(perfect=False)` makes from our dyadic pmfs (`rangecoder.PmfTable.cdf`).
+   - The box code of one coordinate, condition and coding fused (`entropy._condition`).
+   - Closest points of E8, D_n, Barnes–Wall and Leech, the same IEEE operations in the same order as the numpy
+     rules (compiled with -ffp-contract=off: no fused multiply-add), and sparse integer products.
+   - The rank code's per-vector scan of its candidates (`rankcode.Candidates`).
 
-   Calling convention: the Python side (`ltccodec/rangecoder.py`) passes C-contiguous buffers of the stated
-   element types and keeps the coder state in a small uint64 array between calls. Every index read from a
-   buffer is checked here; a violation raises ValueError and leaves the output unspecified. */
+   Calling convention: the Python side passes C-contiguous buffers of the stated element types (checked by their
+   buffer format) and keeps a coder's state in a small uint64 array between calls. Every index read from a buffer
+   and every table is checked here; a violation raises ValueError or TypeError and leaves the output unspecified. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
