@@ -385,7 +385,10 @@ def bench() -> None:
 @click.option("--peers/--no-peers", default=True, show_default=True,
               help="Also code the same vectors at each model's MSE with USQ (+ ideal entropy coder, + zstd), SZ3 "
                    "and ZFP (installed ones; pip install \"ltccodec[bench]\"), and time whole processes.")
-def bench_codec_command(names: tuple[str, ...], vectors: int, as_json: bool, peers: bool) -> None:
+@click.option("--cells/--no-cells", default=True, show_default=True,
+              help="With the peers: measure the E8 shared-dither models' cells (ltc bench cells, 1,000 vectors) and "
+                   "print issue 12's table of figures.")
+def bench_codec_command(names: tuple[str, ...], vectors: int, as_json: bool, peers: bool, cells: bool) -> None:
     """Coded bits vs the model's estimate and R(D,P); encode/decode speed on one core;
     the peers at the same MSE; `ltc encode` / `ltc decode` of a 32 KiB file, whole process.
 
@@ -414,6 +417,13 @@ def bench_codec_command(names: tuple[str, ...], vectors: int, as_json: bool, pee
         encode_s, decode_s = whole_process(rows[0].model)
         click.echo(f"\nwhole process, a 32 KiB array with {rows[0].model} (median of 5): "
                    f"ltc encode {encode_s:.3f} s, ltc decode {decode_s:.3f} s")
+        if cells:
+            from ltccodec.bench.cells import bench_cells
+            from ltccodec.bench.codec import scoreboard
+
+            e8_sd = [registry.find(r.model) for r in rows if r.lattice == "E8" and r.randomness == "sd"]
+            measured = bench_cells(e8_sd, vectors=1000, progress=_progress) if e8_sd else []
+            click.echo("\n" + scoreboard(rows, measured, (rows[0].model, encode_s, decode_s)))
 
 
 @bench.command("speech")

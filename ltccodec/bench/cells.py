@@ -245,7 +245,7 @@ def bench_cells(paths: Sequence[Path], vectors: int = 2_000, samples: int = 8_19
                 progress: Callable[[str], None] = lambda _: None) -> list[CellFigures]:
     rows = []
     for path in paths:
-        progress(f"{path.stem}: {vectors} vectors, {samples} cell samples")
+        progress(f"{modelfile.stem_of(path).name}: {vectors} vectors, {samples} cell samples")
         rows.append(measure_cells(path, vectors, samples))
     return rows
 

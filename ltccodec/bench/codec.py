@@ -172,3 +172,46 @@ def format_comparison(row: CodecFigures, found: list[peers.PeerFigures]) -> str:
 
 def _dim(row: CodecFigures) -> int:
     return registry.by_name(row.model).card.source_dim
+
+
+E8_NSM = 929.0 / 12960.0  # Conway & Sloane, SPLAG ch. 21
+
+
+def scoreboard(rows: Sequence[CodecFigures], cells: Sequence[object], whole: tuple[str, float, float] | None) -> str:
+    """Issue 12's table, filled from this run: E8 shared-dither models' pmf cost against the ideal cell code
+    (``cells``: `bench.cells.CellFigures`) and gap to R(D,0), the lowest E8 SD rate, E8 and Leech speeds, the
+    whole-process times of a small file (``whole``: model, encode s, decode s) and the entropy code's share."""
+    lines = ["issue 12's figures, this run (targets in brackets; bit/value unless said):"]
+    e8 = [r for r in rows if r.lattice == "E8" and r.randomness == "sd"]
+    if cells:
+        parts = [f"{c.model.rsplit('-', 1)[-1]} {c.pmf_cost:+.4f} at {c.box_learned:.3f}" for c in
+                 sorted(cells, key=lambda c: -c.box_learned)]
+        lines.append(f"  E8 sd, coded − ideal cell code (ltc bench cells, {cells[0].vectors} vectors) [≤ +0.01]: "
+                     + ", ".join(parts))
+    if e8:
+        loss = float(theory.space_filling_loss(E8_NSM))
+        # payload rates: the ~150-byte header is a per-file constant, not a rate
+        low = sorted((r for r in e8 if r.payload_bits <= 0.66), key=lambda r: -r.payload_bits)
+        if low:
+            lines.append(f"  E8 sd, payload gap to R(D,0) at ≤ 0.66 [≤ loss + 0.05 = {loss + 0.05:.3f}]: " + ", ".join(
+                f"{r.model.rsplit('-', 1)[-1]} {r.payload_bits - r.bound:+.3f} at {r.payload_bits:.3f}" for r in low))
+        lowest = min(e8, key=lambda r: r.payload_bits)
+        lines.append(f"  lowest payload rate of an E8 sd model [0.1, on the curve]: {lowest.payload_bits:.3f} "
+                     f"({lowest.model}, {lowest.payload_bits - lowest.bound:+.3f} from R(D,0))")
+    for lattice, target in (("E8", "≥ 25 each"), ("Leech", "≥ 1 each")):
+        fast = [r for r in rows if r.lattice == lattice and r.randomness == "sd"]
+        if fast:
+            r = max(fast, key=lambda r: r.vectors)
+            dim = _dim(r)
+            lines.append(f"  encode / decode, {lattice} sd, one thread, {r.model} [{target}]: "
+                         f"{r.encode_vps * dim / 1e6:.2f} / {r.decode_vps * dim / 1e6:.2f} M values/s")
+    if whole is not None:
+        lines.append(f"  ltc encode / decode of a 32 KiB file, whole process, {whole[0]} [≤ 0.2 s]: "
+                     f"{whole[1]:.3f} / {whole[2]:.3f} s")
+    if e8:
+        r = max(e8, key=lambda r: r.vectors)
+        lines.append(f"  entropy code's share of encode, {r.model} [≤ 20 %]: {100 * r.entropy_share:.1f} % (conditions "
+                     f"and range coder; the range coder alone: scripts/coder_share.py)")
+    kernels_ran = bool(rows) and rows[0].kernels
+    lines.append("  coding ran on " + ("the compiled kernels" if kernels_ran else "numpy and constriction"))
+    return "\n".join(lines)
