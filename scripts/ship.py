@@ -1,7 +1,8 @@
 """Copy a ladder chosen by measurement (docs/results.md) from the training runs into models/: each model's integer
 tables are frozen again at 16 phase buckets (measured on speech: +0.1 % coded bits against 32, and half the table
-bytes), and a card without a description of its data (or, for physics, without its feature scaling) gains its
-source's. The weights are the trained ones.
+bytes) — a model with measured tables (`ltc train --measured-tables`) keeps its own —, and a card without a
+description of its data (or, for physics, without its feature scaling) gains its source's. The weights are the
+trained ones.
 
     .venv/bin/python scripts/ship.py --ladder speech-z --points q0,q1,q2,q3,q4,q5 [--runs runs/speech/models]
     .venv/bin/python scripts/ship.py --ladder digits-e8 --points q1,q2,q3 --runs runs/digits/models
