@@ -167,17 +167,23 @@ def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_co
             condition = _condition(lattice.blocks[b].basis, local, coords, lo, dither[b], nesting, tables.buckets)
             escapes, shift = encoder.coordinate(condition, j, int(tables.low[j]), tables.pmf(j))
             if escapes:
-                symbols = coords[:, j] + shift - tables.low[j]
-                escape = (symbols < 0) | (symbols >= tables.size[j] - 1)
+                _, escape = _box_symbols(tables, j, coords[:, j] + shift)
                 _encode_escapes(encoder, coords[escape, j] + shift[escape])
         return encoder.words()
     for j, shift, bucket in _conditions(tables, lattice, coords, dither, nesting):
-        symbols = coords[:, j] + shift - tables.low[j]
-        escape = (symbols < 0) | (symbols >= tables.size[j] - 1)
-        encoder.categorical(np.where(escape, tables.size[j] - 1, symbols), tables.pmf(j), bucket)
+        symbols, escape = _box_symbols(tables, j, coords[:, j] + shift)
+        encoder.categorical(symbols, tables.pmf(j), bucket)
         if escape.any():
             _encode_escapes(encoder, coords[escape, j] + shift[escape])
     return encoder.words()
+
+
+def _box_symbols(tables: CodingTables, j: int, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the table symbols of coordinate ``j``'s shifted values ``k_j + shift``, the escape symbol for those outside
+    the table's range; which of them escaped)."""
+    symbols = values - tables.low[j]
+    escape = (symbols < 0) | (symbols >= tables.size[j] - 1)
+    return np.where(escape, tables.size[j] - 1, symbols), escape
 
 
 def _encode_escapes(encoder: RangeEncoder, raw: np.ndarray) -> None:
@@ -277,9 +283,7 @@ def measure_tables(tables: CodingTables, lattice: Lattice, frames: Iterable[tupl
     for coords, dither_coords in frames:
         dither = _native_dither(lattice, dither_coords, len(coords))
         for j, shift, bucket in _conditions(tables, lattice, coords, dither, nesting):
-            symbols = coords[:, j] + shift - tables.low[j]
-            symbols = np.where((symbols < 0) | (symbols >= tables.size[j] - 1), tables.size[j] - 1, symbols)
-            np.add.at(counts[j], (bucket, symbols), 1.0)
+            np.add.at(counts[j], (bucket, _box_symbols(tables, j, coords[:, j] + shift)[0]), 1.0)
     measured = np.zeros_like(tables.counts)
     for j in range(tables.latent):
         k = int(tables.size[j])
@@ -300,9 +304,7 @@ def table_bits(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dithe
         rank, context, coords, dither = _ranks_and_rest(tables, lattice, coords, dither, nesting, rank_table)
         total += float(np.sum(16 - np.log2(rank_table.counts[context, rank].astype(np.float64))))
     for j, shift, bucket in _conditions(tables, lattice, coords, dither, nesting):
-        symbols = coords[:, j] + shift - tables.low[j]
-        escape = (symbols < 0) | (symbols >= tables.size[j] - 1)
-        index = np.where(escape, tables.size[j] - 1, symbols)
+        index, escape = _box_symbols(tables, j, coords[:, j] + shift)
         counts = tables.counts[j, bucket, index].astype(np.float64)
         total += float(np.sum(tables.precision - np.log2(counts))) + 32.0 * int(escape.sum())
     return total

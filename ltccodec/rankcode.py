@@ -102,6 +102,12 @@ def shell(lattice: Lattice) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(native), np.concatenate(coords)
 
 
+def candidate_offsets(lattice: Lattice) -> np.ndarray:
+    """int64 ``[K + 1, L]``: the candidates' coordinate offsets from ``p``, ``p`` itself (0) first, then the shell."""
+    _, shell_coords = shell(lattice)
+    return np.concatenate([np.zeros((1, lattice.dim), dtype=np.int64), shell_coords])
+
+
 @dataclass(frozen=True, eq=False)
 class Candidates:
     """A frame's candidates: the anchor's closest point ``p`` (coordinates int64 ``[N, L]``) and ``diff`` =
@@ -154,9 +160,7 @@ class Candidates:
         if kernels.active() is None or len(self.p) == 0:
             return points(rank, self.p, self.keys, self.lattice)
         index = self._scan(2, rank)[0]
-        _, shell_coords = shell(self.lattice)
-        offsets = np.concatenate([np.zeros((1, self.lattice.dim), dtype=np.int64), shell_coords])
-        return self.p + np.where((index >= 0)[:, None], offsets[np.maximum(index, 0)], 0)
+        return self.p + np.where((index >= 0)[:, None], candidate_offsets(self.lattice)[np.maximum(index, 0)], 0)
 
 
 @lru_cache(maxsize=16)
@@ -193,8 +197,7 @@ def ranks(coords: np.ndarray, p: np.ndarray, keys: np.ndarray, lattice: Lattice)
 def points(rank: np.ndarray, p: np.ndarray, keys: np.ndarray, lattice: Lattice, head: int = 8) -> np.ndarray:
     """Inverse of `ranks` for the rows whose rank is a candidate's: their coordinates ``[N, L]`` (rows with the
     escape rank are left at ``p``). Ranks below ``head`` (most, at low rate) need only a partial sort."""
-    _, shell_coords = shell(lattice)
-    offsets = np.concatenate([np.zeros((1, lattice.dim), dtype=np.int64), shell_coords])
+    offsets = candidate_offsets(lattice)
     width = keys.shape[1]
     index = np.zeros(len(rank), dtype=np.int64)
     near = rank < min(head, width)
@@ -210,8 +213,7 @@ def points(rank: np.ndarray, p: np.ndarray, keys: np.ndarray, lattice: Lattice, 
 def _candidate_index(delta: np.ndarray, lattice: Lattice) -> np.ndarray:
     """The candidate index of each row of ``delta = coords − p`` (0 for ``p``, ``i`` for shell vector ``i − 1``),
     −1 for none: rows are read as numbers in base ``2R + 1`` (R the largest shell coordinate) and looked up."""
-    _, shell_coords = shell(lattice)
-    offsets = np.concatenate([np.zeros((1, lattice.dim), dtype=np.int64), shell_coords])
+    offsets = candidate_offsets(lattice)
     reach = int(np.abs(offsets).max())
     base = np.int64(2 * reach + 1) ** np.arange(lattice.dim, dtype=np.int64)
     codes = (offsets + reach) @ base
