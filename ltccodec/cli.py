@@ -135,7 +135,7 @@ _TRAIN_FLAGS = {  # option name -> TrainConfig field; None values mean "not give
     "source": "source", "lattice": "lattice", "randomness": "randomness", "transform": "transform",
     "latent": "latent", "lambda_mse": "lambda_mse", "lambda_perception": "lambda_perception", "epochs": "epochs",
     "steps_per_epoch": "steps_per_epoch", "batch_size": "batch_size", "lr": "learning_rate", "seed": "seed",
-    "anchor": "anchor", "rank": "rank", "measured_tables": "measured_tables",
+    "anchor": "anchor", "rank": "rank", "measured_tables": "measured_tables", "distance_code": "distance_code",
 }
 
 
@@ -160,6 +160,9 @@ _TRAIN_FLAGS = {  # option name -> TrainConfig field; None values mean "not give
 @click.option("--measured-tables/--no-measured-tables", default=None,
               help="After training, measure the coding tables on 262,144 fresh source vectors instead of freezing "
                    "them from the learned prior (a few thousandths of a bit per value fewer; same stream format).")
+@click.option("--distance-code", type=click.IntRange(0, 2), metavar="SHELLS",
+              help="Code with the distance code over 1 or 2 shells of candidates (low rate, Z/D4/E8 powers; 0: not; "
+                   "streams need ltc >= coder 0.8).")
 @click.option("--name", required=True, help="Model name; the file is models/NAME.{json,safetensors}.")
 @click.option("--out-dir", type=click.Path(file_okay=False), default="models", show_default=True)
 @click.option("--run-dir", type=click.Path(file_okay=False), help="Checkpoints [runs/NAME]; resumes from it.")

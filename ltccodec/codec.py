@@ -22,12 +22,13 @@ from typing import BinaryIO
 import numpy as np
 
 from ltccodec import compact as compact_format
-from ltccodec import container, entropy, framing, keyed
+from ltccodec import container, distcode, entropy, framing, keyed
 from ltccodec.container import AudioInfo, Header, ImageInfo, Kind, ModeCode
 from ltccodec.errors import LtcError, UsageError
 from ltccodec.lattice.dither import coset_dither_native
 from ltccodec.media import Audio, FileFormat, Image, ImageFormat, SampleFormat, fit_length, resample
 from ltccodec.randomness import Mode, Randomness
+from ltccodec.distcode import DistanceTable
 from ltccodec.rankcode import RankTable
 from ltccodec.registry import LoadedModel, by_name, by_path, is_path
 
@@ -171,7 +172,7 @@ def make_header(loaded: LoadedModel, rand: Randomness, key: keyed.Key, nonce: by
     """The header of a stream whose frames were coded (perhaps in parts) with `encode_frames`."""
     return Header(loaded.name, bytes.fromhex(loaded.card.sha256), _MODE_CODES[rand.mode], nesting_of(rand), nonce,
                   keyed.key_check(key, nonce), entropy.CODER_ID,
-                  entropy.version_for(loaded.card.anchor, loaded.card.rank), kind, dtype, shape,
+                  _version(loaded), kind, dtype, shape,
                   loaded.card.source_dim, loaded.card.latent_dim, vectors, frame_vectors, tuple(frames), audio,
                   image=image)
 
@@ -210,9 +211,10 @@ def _encode_frame(vectors: np.ndarray, gains: np.ndarray | None, loaded: LoadedM
         if u is not None:
             dither_coords, u, native = dither_coords[coded], u[coded], [d[coded] for d in native]
     coords = loaded.model.to_symbols(x, u)
-    anchor, ranks = loaded.card.anchor, _rank_table(loaded, entropy.version_for(loaded.card.anchor, loaded.card.rank))
+    anchor, ranks, distances = loaded.card.anchor, _rank_table(loaded, _version(loaded)), \
+        _distance_table(loaded, _version(loaded))
     words = entropy.encode(tables, lattice, coords, dither_coords, nesting_of(rand), side, loaded.model.gain_counts,
-                           anchor, ranks, dither_native=native)
+                           anchor, ranks, dither_native=native, distance_table=distances)
     payload = words.astype("<u4").tobytes()
     if shortest:  # arrays and images only: no side symbols
         assert side is None
@@ -222,7 +224,7 @@ def _encode_frame(vectors: np.ndarray, gains: np.ndarray | None, loaded: LoadedM
             try:
                 decoded, _ = entropy.decode(tables, lattice, np.frombuffer(candidate, dtype="<u4"), len(coords),
                                             dither_coords, nesting, anchor=anchor, rank_table=ranks,
-                                            dither_native=native)
+                                            dither_native=native, distance_table=distances)
             except entropy.DECODE_ERRORS:
                 return False
             return bool(np.array_equal(decoded, coords))
@@ -308,7 +310,8 @@ def _read_header(stream: BinaryIO, dirs: Sequence[Path] | None = None,
         header, payload = compact_format.parse(lead + stream.read(container.MAX_FRAME_BYTES + 1),
                                                lambda found: _compact_model(found, dirs, model),
                                                lambda facts: (entropy.CODER_ID,
-                                                              entropy.version_for(facts.anchor, facts.rank)))
+                                                              entropy.version_for(facts.anchor, facts.rank,
+                                                                                  facts.distance)))
         return header, io.BytesIO(payload)
     return container.read_header(_Prefixed(lead, stream)), stream
 
@@ -323,7 +326,8 @@ def _compact_model(found: int, dirs: Sequence[Path] | None, model: LoadedModel |
         if compact_format.model_id(model.name, sha) != found:
             raise LtcError(f"the stream was coded with another model than {model.name}")
         return compact_format.ModelFacts(model.name, sha, model.card.source_dim, model.card.latent_dim,
-                                         model.card.image, model.card.anchor, model.card.rank)
+                                         model.card.image, model.card.anchor, model.card.rank,
+                                         model.card.distance)
     return by_compact_id(found, dirs)
 
 
@@ -430,7 +434,8 @@ class StreamReader:
                                               count if spec is not None else 0, loaded.model.gain_counts, coded,
                                               anchor=header.coder_version == entropy.ANCHOR_VERSION,
                                               rank_table=_rank_table(loaded, header.coder_version),
-                                              dither_native=native)
+                                              dither_native=native,
+                                              distance_table=_distance_table(loaded, header.coder_version))
                 if spec is not None:
                     gains = framing.gain_indices_from_deltas(side, spec)
                     active = ~framing.silent(gains, spec)
@@ -461,6 +466,21 @@ def _rank_table(loaded: LoadedModel, version: tuple[int, int, int]) -> RankTable
     return table
 
 
+def _distance_table(loaded: LoadedModel, version: tuple[int, int, int]) -> DistanceTable | None:
+    """The distance code's table a coder version needs (0.8), from the model."""
+    if version != entropy.DISTANCE_VERSION:
+        return None
+    table = loaded.model.distance_table
+    if table is None:
+        raise LtcError(f"the stream uses the distance code, and model {loaded.name} has no distance table")
+    return table
+
+
+def _version(loaded: LoadedModel) -> tuple[int, int, int]:
+    """The coder version the model's streams are written with."""
+    return entropy.version_for(loaded.card.anchor, loaded.card.rank, loaded.card.distance)
+
+
 def _check_output_size(header: Header, limit: int | None) -> None:
     """Refuse streams that would decode to more than ``limit`` bytes (float32 working values)."""
     if limit is None:
@@ -480,7 +500,8 @@ def _check_output_size(header: Header, limit: int | None) -> None:
 def _min_bits_per_vector(loaded: LoadedModel, version: tuple[int, int, int] = entropy.CODER_VERSION) -> float:
     """The fewest bits any vector can cost under the model's integer tables: per coordinate (and gain band) the
     cost of its most probable symbol in its most favourable bucket; under the rank code (version 0.7), the cost
-    of its most probable rank (every rank weighs at least 1 in 2^16, so this stays above 0.005 bits). A frame's
+    of its most probable rank (every rank weighs at least 1 in 2^16, so this stays above 0.005 bits); under the
+    distance code (0.8) what the escape's floor leaves the likeliest candidate (0.0056 bits). A frame's
     payload can hold no more vectors than its bits divided by this, which bounds what a small file can make the
     decoder produce."""
     tables = loaded.model.tables
@@ -490,6 +511,8 @@ def _min_bits_per_vector(loaded: LoadedModel, version: tuple[int, int, int] = en
     ranks = _rank_table(loaded, version)
     if ranks is not None:
         return float(16 - np.log2(float(ranks.counts.max())))
+    if _distance_table(loaded, version) is not None:  # the escape always keeps at least 2^-8 of the range
+        return float(-np.log2(1.0 - distcode.MIN_ESCAPE / (1 << distcode.TOTAL_BITS)))
     most = np.array([tables.counts[j, :, : tables.size[j]].max() for j in range(tables.latent)], dtype=np.float64)
     return float(np.sum(tables.precision - np.log2(most)))
 

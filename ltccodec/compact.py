@@ -58,6 +58,7 @@ class ModelFacts:
     image: tuple[int, int, int] | None
     anchor: bool = False  # the model codes with the anchor swap: its compact streams use coder version 0.6
     rank: bool = False  # the model codes with the rank code: coder version 0.7
+    distance: bool = False  # the model codes with the distance code: coder version 0.8
 
 
 def _varint(value: int) -> bytes:

@@ -13,6 +13,8 @@ outside a table's range go through an escape symbol followed by two 16-bit unifo
 Coder version 0.6 is 0.5 with the anchor swap (`anchor`): the coded coordinates are ``swap(k)`` instead of ``k``.
 Coder version 0.7 is the rank code (`rankcode`): every vector's rank among its candidates first (one batch against
 the model's rank pmf), then the box code above for the vectors that are none of them.
+Coder version 0.8 is the distance code (`distcode`): every vector's candidate index against its own 24-bit table
+(from the candidates' places), then the box code for the vectors that are none of them.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 import numpy as np
 
 from ltccodec import anchor as anchor_swap
-from ltccodec import kernels, rankcode
+from ltccodec import distcode, kernels, rankcode
 from ltccodec.errors import LtcError
 from ltccodec.lattice import Lattice
 from ltccodec.rangecoder import PmfTable, RangeDecoder, RangeEncoder
@@ -32,14 +34,15 @@ CODER_ID = 1  # constriction queue (range) coder, categorical family with perfec
 CODER_VERSION = (0, 5, 0)  # the box pmf as it is
 ANCHOR_VERSION = (0, 6, 0)  # the box pmf with the anchor swap
 RANK_VERSION = (0, 7, 0)  # the rank code, the box pmf for the rest
-CODER_VERSIONS = (CODER_VERSION, ANCHOR_VERSION, RANK_VERSION)
+DISTANCE_VERSION = (0, 8, 0)  # the distance code, the box pmf for the rest
+CODER_VERSIONS = (CODER_VERSION, ANCHOR_VERSION, RANK_VERSION, DISTANCE_VERSION)
 _ESCAPE_BIAS = 1 << 31
 # what constriction raises for words that are not a valid encoding under the given models
 DECODE_ERRORS = (ValueError, RuntimeError, OverflowError, AssertionError)
 
 
-def version_for(anchor: bool, rank: bool = False) -> tuple[int, int, int]:
-    return RANK_VERSION if rank else ANCHOR_VERSION if anchor else CODER_VERSION
+def version_for(anchor: bool, rank: bool = False, distance: bool = False) -> tuple[int, int, int]:
+    return DISTANCE_VERSION if distance else RANK_VERSION if rank else ANCHOR_VERSION if anchor else CODER_VERSION
 
 
 def _order(lattice: Lattice) -> Iterator[tuple[int, int, int, int]]:
@@ -51,7 +54,7 @@ def _order(lattice: Lattice) -> Iterator[tuple[int, int, int, int]]:
         lo += block.dim
 
 
-def _native_dither(lattice: Lattice, dither_coords: np.ndarray | None, count: int) -> list[np.ndarray]:
+def native_dither(lattice: Lattice, dither_coords: np.ndarray | None, count: int) -> list[np.ndarray]:
     """Per block, the native integer coordinates ``R`` of ``a·u`` (zeros without dither)."""
     if dither_coords is None:
         return [np.zeros((count, b.native_dim), dtype=np.int64) for b in lattice.blocks]
@@ -99,7 +102,7 @@ def _plain(a: np.ndarray) -> bool:
 def _conditions(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither: list[np.ndarray],
                 nesting: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """In coding order, ``(j, shift, bucket)`` for every coordinate, given the dither's native coordinates
-    (`_native_dither`). Lazy: each step reads ``coords`` as it is then, so a decoder can fill in coordinate ``j``
+    (`native_dither`). Lazy: each step reads ``coords`` as it is then, so a decoder can fill in coordinate ``j``
     before the generator moves on to the next one."""
     for b, lo, local, j in _order(lattice):
         shift, bucket = _shift_and_bucket(_condition(lattice.blocks[b].basis, local, coords, lo, dither[b], nesting,
@@ -118,7 +121,7 @@ def _prepared(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither
     """(the coordinates as coded — swapped with the anchor's under version 0.6 —, the dither's native
     coordinates)."""
     _check_codable(lattice, tables)
-    dither = dither_native if dither_native is not None else _native_dither(lattice, dither_coords, len(coords))
+    dither = dither_native if dither_native is not None else native_dither(lattice, dither_coords, len(coords))
     if anchor:
         coords = anchor_swap.swap(coords, *anchor_swap.anchor_points(tables, lattice, dither, nesting))
     return coords, dither
@@ -146,11 +149,12 @@ def _ranks_and_rest(tables: CodingTables, lattice: Lattice, coords: np.ndarray, 
 def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_coords: np.ndarray | None,
            nesting: int, side: np.ndarray | None = None, side_counts: np.ndarray | None = None,
            anchor: bool = False, rank_table: rankcode.RankTable | None = None,
-           dither_native: list[np.ndarray] | None = None) -> np.ndarray:
+           dither_native: list[np.ndarray] | None = None,
+           distance_table: distcode.DistanceTable | None = None) -> np.ndarray:
     """Compress integer coordinates (int64 ``[N, L]``) to uint32 words; ``side`` symbols (audio gains, ``[N, B]``),
     if given, go first in row-major order, column ``b`` against the fixed integer pmf ``side_counts[b]`` (each row
     summing to 2^16). ``anchor``: coder version 0.6 (the anchor swap); ``rank_table``: version 0.7 (the rank code
-    with this pmf). ``dither_native``: the dither's native coordinates when the caller has them (as
+    with this pmf); ``distance_table``: version 0.8 (the distance code). ``dither_native``: the dither's native coordinates when the caller has them (as
     `lattice.native_from_coords(dither_coords)` gives them)."""
     coords, dither = _prepared(tables, lattice, coords, dither_coords, nesting, anchor, dither_native)
     encoder = RangeEncoder()
@@ -162,6 +166,12 @@ def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_co
         rank, context, coords, dither = _ranks_and_rest(tables, lattice, coords, dither, nesting, rank_table)
         for c, pmf in enumerate(_rank_pmfs(rank_table)):  # context by context, each in vector order
             encoder.categorical(rank[context == c], pmf)
+    if distance_table is not None:
+        symbol, candidates = _distance_symbols(tables, lattice, coords, dither, nesting, distance_table)
+        for part, pmf in _distance_pmfs(distance_table, lattice, candidates):
+            encoder.categorical(symbol[part], pmf, np.arange(part.stop - part.start))
+        rest = symbol == len(distcode.candidates(lattice, distance_table.shells)[0])
+        coords, dither = coords[rest], [d[rest] for d in dither]
     if _fused(encoder, coords, dither):
         for b, lo, local, j in _order(lattice):
             condition = _condition(lattice.blocks[b].basis, local, coords, lo, dither[b], nesting, tables.buckets)
@@ -203,7 +213,8 @@ def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int
            dither_coords: np.ndarray | None, nesting: int, side_count: int = 0,
            side_counts: np.ndarray | None = None, coded: Callable[[np.ndarray], np.ndarray] | None = None,
            anchor: bool = False, rank_table: rankcode.RankTable | None = None,
-           dither_native: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+           dither_native: list[np.ndarray] | None = None,
+           distance_table: distcode.DistanceTable | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Inverse of `encode`: int64 ``[count, L]`` coordinates, and the side symbols (int64 ``[side_count, B]``, B
     the rows of ``side_counts``) or None when ``side_count`` is 0. With ``coded``, a function of the side symbols
     that says (bool ``[count]``) which vectors the encoder coded, only those rows' coordinates are read (the
@@ -221,7 +232,7 @@ def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int
         dither_coords = None if dither_coords is None else dither_coords[mask]
         dither_native = None if dither_native is None else [d[mask] for d in dither_native]
     _check_codable(lattice, tables)
-    dither = dither_native if dither_native is not None else _native_dither(lattice, dither_coords, count)
+    dither = dither_native if dither_native is not None else native_dither(lattice, dither_coords, count)
     if rank_table is not None:
         candidates, context = _rank_candidates(tables, lattice, dither, nesting, rank_table)
         rank = np.zeros(count, dtype=np.int64)
@@ -232,7 +243,33 @@ def decode(tables: CodingTables, lattice: Lattice, words: np.ndarray, count: int
         ranked[rest] = _decode_box(decoder, tables, lattice, int(rest.sum()), [d[rest] for d in dither], nesting,
                                    False)
         return ranked, side
+    if distance_table is not None:
+        candidates = rankcode.frame_candidates(tables, lattice, dither, nesting)
+        coord_offsets = distcode.candidates(lattice, distance_table.shells)[1]
+        symbol = np.zeros(count, dtype=np.int64)
+        for part, pmf in _distance_pmfs(distance_table, lattice, candidates):
+            symbol[part] = decoder.categorical(pmf, np.arange(part.stop - part.start))
+        rest = symbol == len(coord_offsets)
+        found = candidates.p + coord_offsets[np.minimum(symbol, len(coord_offsets) - 1)]
+        found[rest] = _decode_box(decoder, tables, lattice, int(rest.sum()), [d[rest] for d in dither], nesting,
+                                  False)
+        return found, side
     return _decode_box(decoder, tables, lattice, count, dither, nesting, anchor), side
+
+
+def _distance_symbols(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither: list[np.ndarray],
+                      nesting: int, table: distcode.DistanceTable) -> tuple[np.ndarray, rankcode.Candidates]:
+    """Under the distance code: (every vector's candidate index, the escape for none; the frame's candidates)."""
+    candidates = rankcode.frame_candidates(tables, lattice, dither, nesting)
+    return distcode.index_of(coords - candidates.p, distcode.candidates(lattice, table.shells)[1]), candidates
+
+
+def _distance_pmfs(table: distcode.DistanceTable, lattice: Lattice,
+                   candidates: rankcode.Candidates) -> Iterator[tuple[slice, PmfTable]]:
+    """The per-vector tables of the frame, a chunk of vectors at a time (row ``i`` of a chunk is its ``i``-th)."""
+    offsets = distcode.candidates(lattice, table.shells)[0]
+    for part in distcode.chunks(len(candidates.p)):
+        yield part, distcode.pmf(table, offsets, candidates.diff[part], candidates.scale)
 
 
 def _rank_pmfs(table: rankcode.RankTable) -> list[PmfTable]:
@@ -281,7 +318,7 @@ def measure_tables(tables: CodingTables, lattice: Lattice, frames: Iterable[tupl
     0.003–0.007 bit/value less on the Gaussian models)."""
     counts = np.zeros(tables.counts.shape, dtype=np.float64)
     for coords, dither_coords in frames:
-        dither = _native_dither(lattice, dither_coords, len(coords))
+        dither = native_dither(lattice, dither_coords, len(coords))
         for j, shift, bucket in _conditions(tables, lattice, coords, dither, nesting):
             np.add.at(counts[j], (bucket, _box_symbols(tables, j, coords[:, j] + shift)[0]), 1.0)
     measured = np.zeros_like(tables.counts)
@@ -295,14 +332,20 @@ def measure_tables(tables: CodingTables, lattice: Lattice, frames: Iterable[tupl
 
 
 def table_bits(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_coords: np.ndarray | None,
-               nesting: int, anchor: bool = False, rank_table: rankcode.RankTable | None = None) -> float:
-    """The ideal code length (bits) of ``coords`` under the integer tables (and the rank pmf), escapes at 32 extra
-    bits."""
+               nesting: int, anchor: bool = False, rank_table: rankcode.RankTable | None = None,
+               distance_table: distcode.DistanceTable | None = None) -> float:
+    """The ideal code length (bits) of ``coords`` under the integer tables (and the rank pmf or the distance
+    code), escapes at 32 extra bits."""
     coords, dither = _prepared(tables, lattice, coords, dither_coords, nesting, anchor)
     total = 0.0
     if rank_table is not None:
         rank, context, coords, dither = _ranks_and_rest(tables, lattice, coords, dither, nesting, rank_table)
         total += float(np.sum(16 - np.log2(rank_table.counts[context, rank].astype(np.float64))))
+    if distance_table is not None:
+        candidates = rankcode.frame_candidates(tables, lattice, dither, nesting)
+        length, rest = distcode.bits(distance_table, lattice, candidates, coords)
+        total += length
+        coords, dither = coords[rest], [d[rest] for d in dither]
     for j, shift, bucket in _conditions(tables, lattice, coords, dither, nesting):
         index, escape = _box_symbols(tables, j, coords[:, j] + shift)
         counts = tables.counts[j, bucket, index].astype(np.float64)

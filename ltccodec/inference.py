@@ -199,6 +199,7 @@ class NumpyModel:
         self.tables: CodingTables | None = verified.tables
         self.gain_counts = verified.gain_counts
         self.rank_table = verified.rank_table
+        self.distance_table = verified.distance_table
         self.lattice = covering(card.lattice, card.latent_dim)
         self.dither_scale = float(np.exp(weights["log_dither_scale"]))
         self.prior = NumpyPrior.from_weights(weights) if card.centroid else None
@@ -261,6 +262,7 @@ class TorchModel:
         self.model, self.card = modelfile.load(path)
         self.tables, self.gain_counts, self.lattice = self.model.tables, self.model.gain_counts, self.model.lattice
         self.rank_table = self.model.rank_table
+        self.distance_table = self.model.distance_table
 
     def to_symbols(self, x: np.ndarray, shared: np.ndarray | None) -> np.ndarray:
         return self.model.to_symbols(self._torch.from_numpy(np.asarray(x, dtype=np.float32)), shared)

@@ -22,6 +22,7 @@ from ltccodec import anchor as anchor_swap
 from ltccodec.lattice import Lattice, covering, uniform_dither
 from ltccodec.prior import FactorizedPrior, freeze_tables
 from ltccodec.randomness import Randomness, private_dither, shared_dither
+from ltccodec.distcode import DistanceTable
 from ltccodec.rankcode import RankTable
 from ltccodec.tables import CodingTables
 from ltccodec.transforms import TransformConfig, build
@@ -36,6 +37,7 @@ class ModelConfig:
     anchor: bool = False  # code with the anchor swap (`anchor`): streams of coder version 0.6
     rank: bool = False  # code with the rank code (`rankcode`): streams of coder version 0.7
     measured: bool = False  # the coding tables are measured on the source (`entropy.measure_tables`), not frozen
+    distance: bool = False  # code with the distance code (`distcode`): streams of coder version 0.8
 
     def latent_lattice(self) -> Lattice:
         return covering(self.lattice, self.transform.latent)
@@ -69,6 +71,7 @@ class LTCModel(nn.Module):
         self.gain_counts: np.ndarray | None = None  # audio: integer pmf of the gain symbols (side information)
         self.anchor: np.ndarray | None = None  # μ of the anchor swap (latent units), see `refresh_anchor`
         self.rank_table: RankTable | None = None  # the rank code's integer pmf (`rankcode`), set by training
+        self.distance_table: DistanceTable | None = None  # the distance code's table (`distcode`), set by training
 
     def refresh_anchor(self) -> None:
         """With ``config.anchor``: read ``μ`` off the coding tables (the model file's, else frozen from the prior

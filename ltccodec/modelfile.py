@@ -22,6 +22,7 @@ from ltccodec.framing import Framing
 
 if TYPE_CHECKING:  # torch is imported only where a torch model is built (training, evaluation)
     from ltccodec.ltc import LTCModel, ModelConfig
+    from ltccodec.distcode import DistanceTable
     from ltccodec.rankcode import RankTable
 
 FORMAT = "ltc-model/1"
@@ -78,6 +79,7 @@ class ModelCard:
     centroid: bool = False  # the decoder uses the prior's mean over each cell (TransformConfig.centroid)
     anchor: bool = False  # streams use the anchor swap (coder version 0.6, see `anchor`)
     rank: bool = False  # streams use the rank code (coder version 0.7, see `rankcode`); weights hold rank.counts
+    distance: bool = False  # streams use the distance code (coder 0.8, see `distcode`); weights hold distance.*
     measured_tables: bool = False  # the weights hold coding tables measured on the source, not frozen from the prior
     data: str = ""  # where the training and test data came from and how they were split
     # what turns the source's raw values into the coded ones (physics: `sources.physics.Scaling`): "log1p" lists
@@ -96,7 +98,7 @@ class ModelCard:
         kind = TransformKind(self.transform)
         return ModelConfig(TransformConfig(kind, self.source_dim, self.latent_dim, self.width, self.depth,
                                            self.channels, self.centroid), self.lattice, self.anchor, self.rank,
-                           self.measured_tables)
+                           self.measured_tables, self.distance)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=False) + "\n"
@@ -118,7 +120,7 @@ def card_for(model: LTCModel, name: str, source: str, training: Training,
     return ModelCard(name, source, model.config.lattice, t.kind.value, t.n, t.latent, t.width, t.depth, t.channels,
                      float(model.dither_scale.detach()), training, metrics, framing=framing, centroid=t.centroid,
                      data=data, standardize=standardize, anchor=model.config.anchor, rank=model.config.rank,
-                     measured_tables=model.config.measured)
+                     measured_tables=model.config.measured, distance=model.config.distance)
 
 
 def weights_bytes(model: LTCModel, buckets: int = tables_format.BUCKETS) -> bytes:
@@ -147,6 +149,12 @@ def weights_bytes(model: LTCModel, buckets: int = tables_format.BUCKETS) -> byte
     if model.rank_table is not None:
         tensors["rank.counts"] = torch.from_numpy(model.rank_table.counts.astype(np.int32))
         tensors["rank.edges"] = torch.from_numpy(model.rank_table.edges.astype(np.int64))
+    if model.distance_table is not None:
+        d = model.distance_table
+        tensors.update({"distance.quad": torch.from_numpy(d.quad.astype(np.int64)),
+                        "distance.lin": torch.from_numpy(d.lin.astype(np.int64)),
+                        "distance.exp_table": torch.from_numpy(d.exp_table.astype(np.int64)),
+                        "distance.meta": torch.tensor([d.shells, d.escape], dtype=torch.int64)})
     return save_tensors(tensors, metadata={"format": FORMAT})
 
 
@@ -194,6 +202,7 @@ class Verified:
     tables: tables_format.CodingTables | None
     gain_counts: np.ndarray | None  # int64, audio models
     rank_table: RankTable | None = None  # rank-coded models
+    distance_table: DistanceTable | None = None  # distance-coded models
 
 
 def read_verified(path: Path) -> Verified:
@@ -220,7 +229,7 @@ def read_verified(path: Path) -> Verified:
     except (SafetensorError, ValueError) as error:
         raise LtcError(f"{stem}.safetensors is not a valid safetensors file ({error})") from None
     weights = {k: v.astype(np.float32) for k, v in tensors.items()
-               if not k.startswith(("tables.", "side.", "rank."))}
+               if not k.startswith(("tables.", "side.", "rank.", "distance."))}
     tables = None
     if "tables.counts" in tensors:
         try:
@@ -237,7 +246,8 @@ def read_verified(path: Path) -> Verified:
             raise LtcError(f"{stem}: the gain table does not fit the model's framing")
     elif card.framing is not None:
         raise LtcError(f"{stem}: an audio model without a gain table")
-    return Verified(card, weights, tables, gain_counts, _rank_table(stem, card, tensors))
+    return Verified(card, weights, tables, gain_counts, _rank_table(stem, card, tensors),
+                    _distance_table(stem, card, tensors))
 
 
 def _rank_table(stem: Path, card: ModelCard, tensors: dict[str, np.ndarray]) -> RankTable | None:
@@ -259,6 +269,26 @@ def _rank_table(stem: Path, card: ModelCard, tensors: dict[str, np.ndarray]) -> 
     return table
 
 
+def _distance_table(stem: Path, card: ModelCard, tensors: dict[str, np.ndarray]) -> DistanceTable | None:
+    """The distance code's table of a distance-coded model, checked against its lattice."""
+    if not card.distance:
+        return None
+    from ltccodec import distcode
+    from ltccodec.lattice import covering
+
+    parts = [tensors.get(f"distance.{k}") for k in ("quad", "lin", "exp_table", "meta")]
+    lattice = covering(card.lattice, card.latent_dim)
+    if any(p is None for p in parts) or parts[3].shape != (2,):
+        raise LtcError(f"{stem}: a distance-coded model without a usable distance table")
+    quad, lin, exp_table, meta = (p.astype(np.int64).reshape(-1) for p in parts)
+    table = distcode.DistanceTable(int(meta[0]), quad, lin, exp_table, int(meta[1]))
+    try:
+        table.validate(lattice)
+    except ValueError as error:
+        raise LtcError(f"{stem}: {error}") from None
+    return table
+
+
 def load(path: Path) -> tuple[LTCModel, ModelCard]:
     """The torch model of a model file pair (training, evaluation)."""
     import torch
@@ -273,6 +303,7 @@ def load(path: Path) -> tuple[LTCModel, ModelCard]:
         raise LtcError(f"{stem_of(path)}: weights do not fit the card ({str(error).splitlines()[0]})") from None
     model.eval()
     model.tables, model.gain_counts, model.rank_table = verified.tables, verified.gain_counts, verified.rank_table
+    model.distance_table = verified.distance_table
     return model, verified.card
 
 

@@ -28,10 +28,12 @@ _CDF_BITS = 24  # constriction's default model precision
 
 @dataclass(frozen=True, eq=False)
 class PmfTable:
-    """Rows of integer weights ``counts`` (``[R, K]``, each ≥ 1, each row summing to 2^16): the models one call
-    codes against, each symbol naming its row."""
+    """Rows of integer weights ``counts`` (``[R, K]``, each ≥ 1, each row summing to 2^bits): the models one call
+    codes against, each symbol naming its row. ``bits`` is 16 for every table of the box and rank codes, 24 for the
+    distance code's per-vector tables (the same cumulative rule with 2^24 in place of 2^16)."""
 
     counts: np.ndarray
+    bits: int = PMF_BITS
 
     @property
     def size(self) -> int:
@@ -39,17 +41,18 @@ class PmfTable:
 
     @cached_property
     def dyadic(self) -> np.ndarray:
-        """float64 ``[R, K]``: ``counts / 2^16``, exact; what constriction is given."""
-        return np.ascontiguousarray(self.counts, dtype=np.float64) / float(1 << PMF_BITS)
+        """float64 ``[R, K]``: ``counts / 2^bits``, exact; what constriction is given."""
+        return np.ascontiguousarray(self.counts, dtype=np.float64) / float(1 << self.bits)
 
     @cached_property
     def cdf(self) -> np.ndarray:
-        """uint32 ``[R, K + 1]``: the 24-bit left cumulatives constriction derives from `dyadic`, and 2^24."""
+        """uint32 ``[R, K + 1]``: the 24-bit left cumulatives constriction derives from `dyadic`
+        (``⌊C_s (2^24 − K) / 2^bits⌋ + s``), and 2^24."""
         counts = self.counts.astype(np.int64)
         rows, k = counts.shape
         before = np.cumsum(counts, axis=1) - counts
         cdf = np.empty((rows, k + 1), dtype=np.int64)
-        cdf[:, :k] = (before * ((1 << _CDF_BITS) - k)) >> PMF_BITS
+        cdf[:, :k] = (before * ((1 << _CDF_BITS) - k)) >> self.bits
         cdf[:, :k] += np.arange(k)
         cdf[:, k] = 1 << _CDF_BITS
         return np.ascontiguousarray(cdf, dtype=np.uint32)

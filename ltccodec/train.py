@@ -22,6 +22,7 @@ from ltccodec.framing import gain_pmf
 from ltccodec.lattice import by_name
 from ltccodec.ltc import LTCModel, ModelConfig, random_directions, sliced_w2_squared
 from ltccodec.randomness import Randomness
+from ltccodec.distcode import DistanceTable
 from ltccodec.rankcode import RankTable
 from ltccodec.sources import Source, source_by_name
 from ltccodec.tables import CodingTables, quantize_pmf
@@ -54,6 +55,7 @@ class TrainConfig:
     anchor: bool = False  # code with the anchor swap (see `anchor`), trained with it in the rate term
     rank: bool = False  # code with the rank code (see `rankcode`); its pmf is measured on the source after training
     measured_tables: bool = False  # measure the coding tables on the source after training (`entropy.measure_tables`)
+    distance_code: int = 0  # code with the distance code (`distcode`) over this many shells (1, 2; 0: not)
     perception: str = "sw2"  # the λ2 term: "sw2" (sliced W2², vectors) or "critic" (WGAN-GP critic, 28×28 images)
     critic_steps: int = 2  # critic updates per codec update ("critic")
     critic_eval_steps: int = 600  # updates of the fresh critic that measures W1 for the card ("critic")
@@ -79,7 +81,7 @@ class TrainConfig:
         except ValueError:
             raise UsageError(f"unknown transform {self.transform!r}: linear, mlp, diagonal or conv28") from None
         return ModelConfig(TransformConfig(kind, source.dim, latent, channels=self.channels, centroid=self.centroid),
-                           self.lattice, self.anchor, self.rank, self.measured_tables)
+                           self.lattice, self.anchor, self.rank, self.measured_tables, self.distance_code > 0)
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,8 @@ def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str
     model.refresh_anchor()  # from the tables the model file will hold
     if config.rank:
         model.rank_table = _rank_table(model, source, randomness, config.seed)
+    if config.distance_code:
+        model.distance_table = distance_table(model, source, randomness, config.seed, config.distance_code)
     framing = getattr(source, "framing", None)
     if framing is not None:  # audio: the gains' integer table, then whole-recording figures
         model.gain_counts = quantize_pmf(gain_pmf(source.train_gains, framing))
@@ -197,6 +201,32 @@ def measured_tables(model: LTCModel, source: Source, randomness: Randomness, see
             yield model.to_symbols(torch.from_numpy(x), u), dither_coords
 
     return entropy.measure_tables(frozen, model.lattice, frames(), nesting)
+
+
+DISTANCE_VECTORS = 1 << 16
+
+
+def distance_table(model: LTCModel, source: Source, randomness: Randomness, seed: int, shells: int,
+                   count: int = DISTANCE_VECTORS) -> DistanceTable:
+    """The distance code's table, fitted on ``count`` fresh source vectors under the codec's dither grid."""
+    from ltccodec import distcode, entropy, rankcode
+    from ltccodec.codec import FRAME_VECTORS, nesting_of
+    from ltccodec.prior import freeze_tables
+
+    if not rankcode.supports(model.lattice) or shells not in (1, 2):
+        raise UsageError(f"the distance code takes 1 or 2 shells of small blocks (Z, D4, E8 and their powers), not "
+                         f"{shells} of {model.lattice.name}")
+    rng = np.random.default_rng([seed, 13])
+    nesting = nesting_of(randomness)
+    tables = model.tables if model.tables is not None else freeze_tables(model.prior, model.lattice)
+    frames = []
+    for start in range(0, count, FRAME_VECTORS):
+        x = source.sample(min(FRAME_VECTORS, count - start), rng).astype(np.float32)
+        dither_coords, u = rankcode.grid_dither(model.lattice, len(x), nesting, rng)
+        native = entropy.native_dither(model.lattice, dither_coords, len(x))
+        frames.append((rankcode.frame_candidates(tables, model.lattice, native, nesting),
+                       model.to_symbols(torch.from_numpy(x), u)))
+    return distcode.fit(frames, model.lattice, shells)
 
 
 def _rank_table(model: LTCModel, source: Source, randomness: Randomness, seed: int) -> RankTable:

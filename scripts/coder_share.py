@@ -44,7 +44,7 @@ def main() -> None:
             part = x[start:start + codec.FRAME_VECTORS]
             dither_coords, u = codec.frame_dither(loaded, rand, DEFAULT_KEY, bytes(16), index, len(part))
             coords = model.to_symbols(part, u)
-            dither = entropy._native_dither(model.lattice, dither_coords, len(coords))
+            dither = entropy.native_dither(model.lattice, dither_coords, len(coords))
             coded = [(j, np.where((s := coords[:, j] + shift - tables.low[j]) >= tables.size[j] - 1, tables.size[j] - 1,
                                   np.maximum(s, 0)), bucket)
                      for j, shift, bucket in entropy._conditions(tables, model.lattice, coords, dither, a)]

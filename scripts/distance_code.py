@@ -70,7 +70,7 @@ def main() -> None:
         """(distance keys / scale [N, K + 1], chosen candidate (−1: escape), box bits of each escape, rank bits)."""
         dither_coords, u = rankcode.grid_dither(lattice, len(x), nesting, rng)
         coords = model.to_symbols(torch.from_numpy(x), u)
-        candidates = rankcode.frame_candidates(tables, lattice, entropy._native_dither(lattice, dither_coords, len(x)),
+        candidates = rankcode.frame_candidates(tables, lattice, entropy.native_dither(lattice, dither_coords, len(x)),
                                                nesting)
         keys = candidates.keys
         distance = (keys // keys.shape[1]).astype(np.float64) / candidates.scale

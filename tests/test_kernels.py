@@ -111,7 +111,7 @@ def test_rank_code_margins_ranks_and_points(monkeypatch: pytest.MonkeyPatch, nam
     count = 500
     dither_coords, _ = rankcode.grid_dither(lattice, count, nesting, rng)
     candidates = rankcode.frame_candidates(_tables(lattice.dim, peak=(2, 4)), lattice,
-                                           entropy._native_dither(lattice, dither_coords, count), nesting)
+                                           entropy.native_dither(lattice, dither_coords, count), nesting)
     _, shell = rankcode.shell(lattice)
     offsets = np.concatenate([np.zeros((1, lattice.dim), np.int64), shell])
     coords = candidates.p + offsets[rng.integers(0, len(offsets), count)]

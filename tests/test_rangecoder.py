@@ -19,17 +19,18 @@ needs_kernels = pytest.mark.skipif(not kernels.built(),
                                    reason="the compiled kernel is not built in this install (no C compiler?)")
 
 
-def _table(rng: np.random.Generator, rows: int, size: int) -> PmfTable:
+def _table(rng: np.random.Generator, rows: int, size: int, bits: int = 16) -> PmfTable:
     weights = rng.random((rows, size)) ** rng.uniform(0.5, 12)
-    counts = np.maximum(np.rint(weights / weights.sum(axis=1, keepdims=True) * 65536).astype(np.int64), 1)
-    counts[np.arange(rows), counts.argmax(axis=1)] += 65536 - counts.sum(axis=1)
-    return PmfTable(counts)
+    total = 1 << bits
+    counts = np.maximum(np.rint(weights / weights.sum(axis=1, keepdims=True) * total).astype(np.int64), 1)
+    counts[np.arange(rows), counts.argmax(axis=1)] += total - counts.sum(axis=1)
+    return PmfTable(counts, bits)
 
 
 def _draw(rng: np.random.Generator, table: PmfTable, rows: np.ndarray) -> np.ndarray:
     """Symbols distributed as their rows say (so both likely and rare symbols occur)."""
     cumulative = np.cumsum(table.counts, axis=1)
-    return (rng.integers(0, 65536, len(rows))[:, None] >= cumulative[rows]).sum(axis=1)
+    return (rng.integers(0, 1 << table.bits, len(rows))[:, None] >= cumulative[rows]).sum(axis=1)
 
 
 def _script(rng: np.random.Generator) -> list[tuple]:
@@ -39,7 +40,10 @@ def _script(rng: np.random.Generator) -> list[tuple]:
         if rng.random() < 0.3:
             calls.append(("uniform", rng.integers(0, 1 << 16, int(rng.integers(0, 40)))))
         else:
-            table = _table(rng, int(rng.integers(1, 6)), int(rng.integers(2, 80)))
+            if rng.random() < 0.25:  # the distance code's per-vector 24-bit tables, some over 256 symbols
+                table = _table(rng, int(rng.integers(1, 6)), int(rng.integers(2, 2500)), bits=24)
+            else:
+                table = _table(rng, int(rng.integers(1, 6)), int(rng.integers(2, 80)))
             rows = rng.integers(0, table.counts.shape[0], int(rng.integers(0, 3000)))
             calls.append(("categorical", table, rows, _draw(rng, table, rows)))
     return calls

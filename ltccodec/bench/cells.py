@@ -210,7 +210,7 @@ def measure_cells(path: Path, vectors: int = 2_000, samples: int = 8_192,
     centers = rec.centers.double().numpy()
     coded = float(rec.bits.double().mean())
     lattice = model.lattice
-    if model.rank_table is not None or model.config.measured:
+    if model.rank_table is not None or model.distance_table is not None or model.config.measured:
         # what the integer tables code is defined on the codec's dither grid: code the vectors there, and measure the
         # cells of those very points (paired, so the pmf cost is not blurred by a second dither draw)
         from ltccodec import entropy, rankcode
@@ -222,8 +222,8 @@ def measure_cells(path: Path, vectors: int = 2_000, samples: int = 8_192,
         dither_coords, u = rankcode.grid_dither(lattice, vectors, nesting, np.random.default_rng(CELL_SEED + 1))
         coords = model.to_symbols(x, u)
         centers = lattice.from_coords(coords) + (0.0 if u is None else u)
-        coded = entropy.table_bits(tables, lattice, coords, dither_coords, nesting, rank_table=model.rank_table) \
-            / vectors
+        coded = entropy.table_bits(tables, lattice, coords, dither_coords, nesting, rank_table=model.rank_table,
+                                   distance_table=model.distance_table) / vectors
     half, quarter = max(1, samples // 2), max(1, samples // 4)
     unit, draws = sobol(half, lattice.dim), gaussian_points(mean, cov, quarter)
     tilted = gaussian_points(np.zeros(lattice.dim), np.eye(lattice.dim), quarter, seed=CELL_SEED + 2)

@@ -92,12 +92,13 @@ def _frame_bits(loaded: registry.LoadedModel, rand: Randomness, x: np.ndarray,
         coords = model.to_symbols(part, u)
         began = time.perf_counter()
         ranks = model.rank_table if loaded.card.rank else None
+        distances = model.distance_table if loaded.card.distance else None
         entropy.encode(tables, model.lattice, coords, dither_coords, a, anchor=loaded.card.anchor, rank_table=ranks,
-                       dither_native=native)
+                       dither_native=native, distance_table=distances)
         seconds += time.perf_counter() - began
         table += entropy.table_bits(tables, model.lattice, coords, dither_coords, a, anchor=loaded.card.anchor,
-                                    rank_table=ranks)
-        if ranks is not None:  # the rank code has no float counterpart: its estimate is its integer code length
+                                    rank_table=ranks, distance_table=distances)
+        if ranks is not None or distances is not None:  # no float counterpart: the estimate is the integer length
             estimate = table
             continue
         with torch.no_grad():

@@ -1,0 +1,46 @@
+"""Give a trained model the distance code (`ltc train --distance-code SHELLS` does this after training): the same
+weights and tables, the distance code's table fitted on 65,536 fresh source vectors under the codec's dither, written
+as a new model file (a new name: streams name the model they were coded with by its hash).
+
+    .venv/bin/python scripts/distance_tables.py models/gaussian8-e8-sd-r1.3 --name gaussian8-e8-sd-x1.3 --shells 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+import torch
+
+from ltccodec import modelfile
+from ltccodec.randomness import Randomness
+from ltccodec.sources import source_by_name
+from ltccodec.train import DISTANCE_VECTORS, distance_table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", help="model path without extension (or with .json)")
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--shells", type=int, choices=(1, 2), default=1)
+    parser.add_argument("--out", default="runs/distance")
+    parser.add_argument("--vectors", type=int, default=DISTANCE_VECTORS)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    model, card = modelfile.load(Path(args.model))
+    randomness = Randomness.parse(card.training.randomness)
+    model.distance_table = distance_table(model, source_by_name(card.source), randomness, args.seed, args.shells,
+                                          args.vectors)
+    model.rank_table = None
+    model.config = dataclasses.replace(model.config, rank=False, distance=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    saved = modelfile.save(model, dataclasses.replace(card, name=args.name, rank=False, distance=True), out / args.name)
+    print(f"{args.name}: distance code over {args.shells} shell(s), fitted on {args.vectors:,} vectors -> "
+          f"{out / args.name} ({saved.sha256[:12]})")
+
+
+if __name__ == "__main__":
+    main()
