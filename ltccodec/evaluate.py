@@ -51,7 +51,7 @@ def evaluate(model: LTCModel, source: Source, randomness: Randomness, count: int
 def _coded_by_tables(model: LTCModel) -> bool:
     """Whether the float prior's box code length no longer describes what the coder writes: a rank code, or tables
     measured on the source (`entropy.measure_tables`)."""
-    return model.rank_table is not None or model.config.measured
+    return model.rank_table is not None or model.distance_table is not None or model.config.measured
 
 
 def table_code_bits(model: LTCModel, x: np.ndarray, randomness: Randomness, rng: np.random.Generator) -> float:
@@ -66,7 +66,7 @@ def table_code_bits(model: LTCModel, x: np.ndarray, randomness: Randomness, rng:
     dither_coords, u = rankcode.grid_dither(model.lattice, len(x), nesting, rng)
     coords = model.to_symbols(torch.from_numpy(x), u)
     return entropy.table_bits(tables, model.lattice, coords, dither_coords, nesting,
-                              rank_table=model.rank_table) / len(x)
+                              rank_table=model.rank_table, distance_table=model.distance_table) / len(x)
 
 
 def evaluate_audio(model: LTCModel, source: Source, randomness: Randomness, seed: int = EVAL_SEED) -> Metrics:

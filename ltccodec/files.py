@@ -315,7 +315,8 @@ def describe(header: Header, file_bytes: int) -> dict[str, object]:
     fields["frames"] = [dataclasses.asdict(f) for f in header.frames]
     fields["profile"] = "full" if header.stored is None else f"compact v{header.stored[0]}"
     version = ".".join(map(str, header.coder_version))
-    fields["coder"] = f"{header.coder_id} v{version}" + {"0.6.0": " (anchor swap)", "0.7.0": " (rank code)"}.get(
+    fields["coder"] = f"{header.coder_id} v{version}" + {"0.6.0": " (anchor swap)", "0.7.0": " (rank code)",
+                                                         "0.8.0": " (distance code)"}.get(
         version, "")
     del fields["seal_prefix"], fields["stored"]
     if header.image is not None:

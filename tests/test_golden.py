@@ -24,12 +24,13 @@ NONCE = bytes.fromhex("0f1e2d3c4b5a69788796a5b4c3d2e1f0")
 CASES = [("golden-e8", m) for m in ("none", "pd", "1bits", "nesting3", "sd")] + [
     ("golden-leech", "sd"), ("golden-leech", "2bits"), ("golden-bw16", "nesting3"), ("golden-z", "pd")] + [
     ("golden-e8a", m) for m in ("none", "nesting3", "sd")] + [  # coder version 0.6: the anchor swap
-    ("golden-e8r", m) for m in ("none", "nesting3", "sd")]  # coder version 0.7: the rank code
+    ("golden-e8r", m) for m in ("none", "nesting3", "sd")] + [  # coder version 0.7: the rank code
+    ("golden-e8x", m) for m in ("none", "nesting3", "sd")]  # coder version 0.8: the distance code
 _SOURCES = {"golden-e8": "test-e8", "golden-leech": "test-leech", "golden-bw16": "test-bw16", "golden-z": "test-z",
-            "golden-e8a": "test-e8a", "golden-e8r": "test-e8r"}
+            "golden-e8a": "test-e8a", "golden-e8r": "test-e8r", "golden-e8x": "test-e8x"}
 AUDIO_CASES = [("golden-audio", m) for m in ("none", "sd", "2bits")]
 COMPACT_CASES = [("golden-e8", m) for m in ("none", "sd", "nesting3")] + [
-    ("golden-e8a", "sd"), ("golden-e8r", "sd")]  # the compact profile, first 3 vectors
+    ("golden-e8a", "sd"), ("golden-e8r", "sd"), ("golden-e8x", "sd")]  # the compact profile, first 3 vectors
 REGENERATE = os.environ.get("LTC_REGENERATE_GOLDEN") == "1"
 
 
@@ -57,7 +58,10 @@ def _regenerate() -> None:
             (GOLDEN / f"{source}{suffix}").rename(GOLDEN / f"{golden}{suffix}")
         text = (GOLDEN / f"{golden}.json").read_text().replace(f'"name": "{source}"', f'"name": "{golden}"')
         (GOLDEN / f"{golden}.json").write_text(text)
-        np.save(GOLDEN / f"{golden}.input.npy", _input(card.source_dim))
+        x = _input(card.source_dim)
+        if golden == "golden-e8x":  # a few vectors far out, beyond both shells: the escape path
+            x[::25] *= 4
+        np.save(GOLDEN / f"{golden}.input.npy", x)
     if not (GOLDEN / "golden-audio.json").exists():
         make_audio_model(GOLDEN, "golden-audio", seed=11)
         (GOLDEN / "golden-audio.input.wav").write_bytes(media.write_audio(_audio_input()))
