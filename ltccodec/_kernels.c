@@ -17,10 +17,11 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
-#define KERNELS_VERSION 7
+#define KERNELS_VERSION 8
 #define PRECISION 24
 #define TOTAL (UINT64_C(1) << PRECISION)
 #define WORD_BITS 32
@@ -1087,6 +1088,115 @@ done:
     return result;
 }
 
+/* ---- the distance code (ltccodec/distcode.py): every vector's 24-bit cumulative table ----
+   Z_j = Σ_t s_jt·a_t − norm_j with a_t = 2·quad_t·diff_t + lin_t·scale (exact in doubles: the caller's bound),
+   k_j = ((max Z − Z_j) >> 8) / scale, w_j = exp_table[k_j] (0 past its end), counts 1 + ⌊w_j·spread / Σw⌋ and the
+   escape the rest of 2^24; the cumulatives ⌊C_s (2^24 − M) / 2^24⌋ + s of PmfTable at 24 bits. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void distance_scores(const double *a, Py_ssize_t L, const double *offsets_t, Py_ssize_t C, double *z) {
+    for (Py_ssize_t j = 0; j < C; j++) z[j] = 0.0;
+    for (Py_ssize_t t = 0; t < L; t++) {
+        double v = a[t];
+        const double *row = offsets_t + t * C;
+        for (Py_ssize_t j = 0; j < C; j++) z[j] += v * row[j];
+    }
+}
+
+/* distance_cdf(diff i64[n*L], offsets_t f64[L*C] (native offsets, transposed), norms i64[C] (scale·Σ quad·s²),
+   quad i64[L], lin i64[L], scale, exp_table i64[T], reserve (the escape's floor), out u32[n*(C+2)]) */
+static PyObject *distance_cdf(PyObject *self, PyObject *args) {
+    PyObject *o_diff, *o_off, *o_norms, *o_quad, *o_lin, *o_exp, *o_out, *result = NULL;
+    long long scale, reserve;
+    buffer_t diff = {0}, off = {0}, norms = {0}, quad = {0}, lin = {0}, ex = {0}, out = {0};
+    double *a = NULL, *z = NULL;
+    int64_t *w = NULL, *padded = NULL;
+    if (!PyArg_ParseTuple(args, "OOOOOLOLO", &o_diff, &o_off, &o_norms, &o_quad, &o_lin, &scale, &o_exp, &reserve,
+                          &o_out))
+        return NULL;
+    if (get_buffer(o_diff, &diff, 0, 'i', "diff") < 0 || get_buffer(o_off, &off, 0, 'd', "offsets") < 0 ||
+        get_buffer(o_norms, &norms, 0, 'i', "norms") < 0 || get_buffer(o_quad, &quad, 0, 'i', "quad") < 0 ||
+        get_buffer(o_lin, &lin, 0, 'i', "lin") < 0 || get_buffer(o_exp, &ex, 0, 'i', "exp_table") < 0 ||
+        get_buffer(o_out, &out, 1, 'w', "out") < 0)
+        goto done;
+    Py_ssize_t L = COUNT(quad, int64_t), C = COUNT(norms, int64_t), T = COUNT(ex, int64_t);
+    Py_ssize_t n = L > 0 ? COUNT(diff, int64_t) / L : 0, M = C + 1;
+    if (L < 1 || C < 1 || T < 1 || COUNT(lin, int64_t) != L || COUNT(off, double) != L * C ||
+        COUNT(diff, int64_t) != n * L || COUNT(out, uint32_t) != n * (M + 1) || scale < 1 || scale > (1LL << 40) ||
+        reserve < 0 || reserve + M >= (long long)TOTAL) {
+        PyErr_SetString(PyExc_ValueError, "distance_cdf: inconsistent shapes");
+        goto done;
+    }
+    const int64_t *dd = (const int64_t *)diff.view.buf, *nm = (const int64_t *)norms.view.buf;
+    const int64_t *qd = (const int64_t *)quad.view.buf, *ln = (const int64_t *)lin.view.buf;
+    const int64_t *et = (const int64_t *)ex.view.buf;
+    const double *ot = (const double *)off.view.buf;
+    double reach = 0.0;
+    for (Py_ssize_t t = 0; t < L * C; t++) reach = fabs(ot[t]) > reach ? fabs(ot[t]) : reach;
+    a = malloc(sizeof(double) * (size_t)L);
+    z = malloc(sizeof(double) * (size_t)C);
+    w = malloc(sizeof(int64_t) * (size_t)C);
+    padded = malloc(sizeof(int64_t) * (size_t)(T + 1));
+    if (!a || !z || !w || !padded) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    memcpy(padded, et, sizeof(int64_t) * (size_t)T);
+    padded[T] = 0;
+    uint32_t *o = (uint32_t *)out.view.buf;
+    int64_t spread = (int64_t)TOTAL - reserve - M, limit = (int64_t)T * scale;
+    double inv_scale = 1.0 / (double)scale;
+    int pow2 = (scale & (scale - 1)) == 0, shift = 0; /* SD's Q·a is a power of two: a shift divides exactly */
+    while (pow2 && (INT64_C(1) << shift) < scale) shift++;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const int64_t *row = dd + i * L;
+        double bound = 0.0;
+        for (Py_ssize_t t = 0; t < L; t++) {
+            /* a_t in doubles is exact below 2^53; so is every partial sum of s·a when Σ|a|·max|s| stays below it */
+            double at = 2.0 * (double)qd[t] * (double)row[t] + (double)ln[t] * (double)scale;
+            a[t] = at;
+            bound += fabs(at);
+        }
+        if (!(bound * reach < 4503599627370496.0)) {
+            PyErr_SetString(PyExc_ValueError, "distance_cdf: candidate scores out of range");
+            goto done;
+        }
+        distance_scores(a, L, ot, C, z);
+        int64_t top = INT64_MIN;
+        for (Py_ssize_t j = 0; j < C; j++) {
+            int64_t zj = (int64_t)z[j] - nm[j];
+            w[j] = zj;
+            top = zj > top ? zj : top;
+        }
+        int64_t total = 0;
+        for (Py_ssize_t j = 0; j < C; j++) {
+            int64_t step = (top - w[j]) >> 8; /* ≥ 0; clamped at T·scale, where the padded table holds 0 */
+            step = step < limit ? step : limit;
+            w[j] = padded[pow2 ? step >> shift : floor_div(step, scale, inv_scale)]; /* pow2: the same, shifted */
+            total += w[j];
+        }
+        if (total < 1) {
+            PyErr_SetString(PyExc_ValueError, "distance_cdf: no candidate has weight");
+            goto done;
+        }
+        uint32_t *c = o + i * (M + 1);
+        int64_t before = 0, width = (int64_t)TOTAL - M;
+        double inv_total = 1.0 / (double)total;
+        for (Py_ssize_t j = 0; j < C; j++) {
+            c[j] = (uint32_t)(((before * width) >> PRECISION) + j);
+            before += 1 + floor_div(w[j] * spread, total, inv_total);
+        }
+        c[C] = (uint32_t)(((before * width) >> PRECISION) + C); /* the escape: the rest of 2^24 */
+        c[M] = (uint32_t)TOTAL;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    free(a), free(z), free(w), free(padded);
+    release(&diff), release(&off), release(&norms), release(&quad), release(&lin), release(&ex), release(&out);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"int_matmul", int_matmul, METH_VARARGS, "Integer matrix product, wrapping in 64 bits."},
     {"shift_bucket", shift_bucket, METH_VARARGS, "The box code's shift and phase bucket of one coordinate."},
@@ -1095,6 +1205,7 @@ static PyMethodDef methods[] = {
     {"round_parity", round_parity, METH_VARARGS, "D_n rounding: closest integer rows with a given sum parity."},
     {"nearest_e8", nearest_e8, METH_VARARGS, "Closest point of E8 (at twice its size) to each row."},
     {"rank_scan", rank_scan, METH_VARARGS, "The rank code's margins, ranks or candidates, per vector."},
+    {"distance_cdf", distance_cdf, METH_VARARGS, "The distance code's 24-bit cumulative table of each vector."},
     {"nearest_bw16", nearest_bw16, METH_VARARGS, "Closest point of Barnes-Wall BW16 (native frame) to each row."},
     {"nearest_leech", nearest_leech, METH_VARARGS, "Closest point of the Leech lattice (native frame) to each row."},
     {"encode_categorical", encode_categorical, METH_VARARGS, "Range-code symbols against rows of a cdf table."},

@@ -172,7 +172,7 @@ def make_header(loaded: LoadedModel, rand: Randomness, key: keyed.Key, nonce: by
     """The header of a stream whose frames were coded (perhaps in parts) with `encode_frames`."""
     return Header(loaded.name, bytes.fromhex(loaded.card.sha256), _MODE_CODES[rand.mode], nesting_of(rand), nonce,
                   keyed.key_check(key, nonce), entropy.CODER_ID,
-                  _version(loaded), kind, dtype, shape,
+                  coder_version(loaded), kind, dtype, shape,
                   loaded.card.source_dim, loaded.card.latent_dim, vectors, frame_vectors, tuple(frames), audio,
                   image=image)
 
@@ -211,8 +211,8 @@ def _encode_frame(vectors: np.ndarray, gains: np.ndarray | None, loaded: LoadedM
         if u is not None:
             dither_coords, u, native = dither_coords[coded], u[coded], [d[coded] for d in native]
     coords = loaded.model.to_symbols(x, u)
-    anchor, ranks, distances = loaded.card.anchor, _rank_table(loaded, _version(loaded)), \
-        _distance_table(loaded, _version(loaded))
+    anchor, ranks, distances = loaded.card.anchor, _rank_table(loaded, coder_version(loaded)), \
+        _distance_table(loaded, coder_version(loaded))
     words = entropy.encode(tables, lattice, coords, dither_coords, nesting_of(rand), side, loaded.model.gain_counts,
                            anchor, ranks, dither_native=native, distance_table=distances)
     payload = words.astype("<u4").tobytes()
@@ -476,7 +476,7 @@ def _distance_table(loaded: LoadedModel, version: tuple[int, int, int]) -> Dista
     return table
 
 
-def _version(loaded: LoadedModel) -> tuple[int, int, int]:
+def coder_version(loaded: LoadedModel) -> tuple[int, int, int]:
     """The coder version the model's streams are written with."""
     return entropy.version_for(loaded.card.anchor, loaded.card.rank, loaded.card.distance)
 

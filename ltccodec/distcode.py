@@ -27,11 +27,11 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
-from ltccodec import rankcode
+from ltccodec import kernels, rankcode
 from ltccodec.lattice import Lattice
 from ltccodec.lattice.base import Block
 from ltccodec.rangecoder import PmfTable
@@ -43,6 +43,7 @@ WEIGHT_ONE = 1 << 16  # exp_table[0]: the weight of the likeliest candidate
 MIN_ESCAPE = 1 << 16  # at least 2^-8 of every vector's range is the escape's
 MAX_TABLE = 4096
 MAX_QUAD, MAX_LIN = 1 << 20, 1 << 24  # |b_i| and |g_i| bounds: keep every Z exact in float64
+SCORE_BOUND = float(1 << 52)  # Σ_t |a_t| · max |s| must stay below this
 CHUNK = 1024  # vectors per batch of per-vector tables (2 shells of E8: 2,402 symbols each)
 
 
@@ -144,10 +145,13 @@ def _coords_of(lattice: Lattice, native: np.ndarray) -> np.ndarray:
 
 
 def scores(table: DistanceTable, offsets: np.ndarray, diff: np.ndarray, scale: int) -> np.ndarray:
-    """int64 ``[N, K + 1]``: ``Z_j`` of every candidate (module docstring), exact."""
+    """int64 ``[N, K + 1]``: ``Z_j`` of every candidate (module docstring), exact; ValueError where a vector's
+    scores would leave the integers float64 holds exactly (no honest dither comes near)."""
     a = 2 * table.quad[None, :] * diff + table.lin[None, :] * scale
     norms = scale * ((offsets * offsets) @ table.quad)
-    # every term is an integer below 2^53 in magnitude (bounds in DistanceTable.validate): float64 is exact
+    if np.any(np.abs(a).sum(axis=1) * np.abs(offsets).max() >= SCORE_BOUND):
+        raise ValueError("distance code: candidate scores out of range")
+    # every partial sum is an integer below 2^53 in magnitude: float64 is exact, in any order
     z = a.astype(np.float64) @ offsets.T.astype(np.float64)
     return z.astype(np.int64) - norms[None, :]
 
@@ -173,9 +177,49 @@ def chunks(count: int) -> Iterable[slice]:
         yield slice(lo, min(lo + CHUNK, count))
 
 
-def pmf(table: DistanceTable, offsets: np.ndarray, diff: np.ndarray, scale: int) -> PmfTable:
+@dataclass(frozen=True, eq=False)
+class VectorTables:
+    """The per-vector 24-bit tables of ``diff``'s rows (row ``i`` codes vector ``i``), what `RangeEncoder` and
+    `RangeDecoder` take: `cdf` from the compiled kernel when it is active (`counts` stays the reference)."""
+
+    table: DistanceTable
+    offsets: np.ndarray
+    diff: np.ndarray
+    scale: int
+
+    @property
+    def size(self) -> int:
+        return len(self.offsets) + 1
+
+    @cached_property
+    def counts(self) -> np.ndarray:
+        return counts(self.table, self.offsets, self.diff, self.scale)
+
+    @cached_property
+    def cdf(self) -> np.ndarray:
+        compiled = kernels.active()
+        if compiled is None or len(self.diff) == 0:
+            return PmfTable(self.counts, TOTAL_BITS).cdf
+        offsets_t, norms = _kernel_offsets(self.table, self.offsets, self.scale)
+        out = np.empty((len(self.diff), self.size + 1), dtype=np.uint32)
+        compiled.distance_cdf(np.ascontiguousarray(self.diff, dtype=np.int64), offsets_t, norms, self.table.quad,
+                              self.table.lin, self.scale, self.table.exp_table,
+                              max(MIN_ESCAPE, self.table.escape), out)
+        return out
+
+    def probabilities(self, rows: np.ndarray) -> np.ndarray:
+        return PmfTable(self.counts, TOTAL_BITS).probabilities(rows)
+
+
+def _kernel_offsets(table: DistanceTable, offsets: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
+    """(the native offsets as float64 columns ``[L, K + 1]``, ``scale·Σ_i b_i s_i²`` int64 ``[K + 1]``)."""
+    return (np.ascontiguousarray(offsets.T, dtype=np.float64),
+            np.ascontiguousarray(scale * ((offsets * offsets) @ table.quad), dtype=np.int64))
+
+
+def pmf(table: DistanceTable, offsets: np.ndarray, diff: np.ndarray, scale: int) -> VectorTables:
     """The per-vector 24-bit tables of ``diff``'s rows (row ``i`` codes vector ``i``)."""
-    return PmfTable(counts(table, offsets, diff, scale), TOTAL_BITS)
+    return VectorTables(table, offsets, np.ascontiguousarray(diff, dtype=np.int64), scale)
 
 
 def index_of(delta: np.ndarray, coord_offsets: np.ndarray) -> np.ndarray:

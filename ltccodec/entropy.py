@@ -265,7 +265,7 @@ def _distance_symbols(tables: CodingTables, lattice: Lattice, coords: np.ndarray
 
 
 def _distance_pmfs(table: distcode.DistanceTable, lattice: Lattice,
-                   candidates: rankcode.Candidates) -> Iterator[tuple[slice, PmfTable]]:
+                   candidates: rankcode.Candidates) -> Iterator[tuple[slice, distcode.VectorTables]]:
     """The per-vector tables of the frame, a chunk of vectors at a time (row ``i`` of a chunk is its ``i``-th)."""
     offsets = distcode.candidates(lattice, table.shells)[0]
     for part in distcode.chunks(len(candidates.p)):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Protocol
 
 import constriction
 import numpy as np
@@ -72,6 +73,18 @@ class PmfTable:
         return np.take(self.dyadic, rows, axis=0)
 
 
+class Model(Protocol):
+    """What a categorical call codes against: `PmfTable`, or the distance code's per-vector tables."""
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def cdf(self) -> np.ndarray: ...
+
+    def probabilities(self, rows: np.ndarray) -> np.ndarray: ...
+
+
 def _ints(values: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(values, dtype=np.int64)
 
@@ -98,7 +111,7 @@ class RangeEncoder:
             grown[: len(self._out)] = self._out
             self._out = grown
 
-    def categorical(self, symbols: np.ndarray, table: PmfTable, rows: np.ndarray | None = None) -> None:
+    def categorical(self, symbols: np.ndarray, table: Model, rows: np.ndarray | None = None) -> None:
         """Code ``symbols`` (in ``[0, K)``), symbol ``i`` against row ``rows[i]`` of ``table`` (row 0 if None)."""
         if len(symbols) == 0:
             return
@@ -161,7 +174,7 @@ class RangeDecoder:
         else:
             self._coder = constriction.stream.queue.RangeDecoder(words)
 
-    def categorical(self, table: PmfTable, rows: np.ndarray | int) -> np.ndarray:
+    def categorical(self, table: Model, rows: np.ndarray | int) -> np.ndarray:
         """int64 symbols, one per entry of ``rows`` (or ``rows`` symbols all against row 0)."""
         rows = np.zeros(rows, dtype=np.int64) if isinstance(rows, int) else _ints(rows)
         if len(rows) == 0:

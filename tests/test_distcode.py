@@ -208,3 +208,25 @@ def test_training_with_the_distance_code_codes_below_the_rank_code(tmp_path):
     assert stream_bits < rank_bits - 0.004
     y = codec.decode(data, dirs=[tmp_path])
     assert 1.1 < float(((x - y) ** 2).mean()) < 1.5
+
+
+@pytest.mark.parametrize("name, shells, scale", [("E8", 2, 16 << 16), ("D4", 2, 48), ("Z1^4", 1, 16)])
+def test_the_compiled_tables_are_the_reference_rule(name, shells, scale, monkeypatch):
+    from ltccodec import kernels
+
+    if not kernels.built():
+        pytest.skip("the compiled kernel is not built in this install")
+    lattice = by_name(name)
+    rng = np.random.default_rng(8)
+    offsets, _ = distcode.candidates(lattice, shells)
+    for trial in range(5):
+        table = distcode.DistanceTable(shells, rng.integers(1, 1 << (8 + 3 * trial), lattice.dim),
+                                       rng.integers(-5000, 5000, lattice.dim),
+                                       np.r_[65536, rng.integers(0, 65537, int(rng.integers(0, 300)))],
+                                       int(rng.integers(0, 1 << 23)))
+        diff = rng.integers(-3 * scale, 3 * scale, (200, lattice.dim))
+        compiled = distcode.pmf(table, offsets, diff, scale).cdf
+        monkeypatch.setenv("LTC_KERNELS", "0")
+        reference = distcode.pmf(table, offsets, diff, scale).cdf
+        monkeypatch.delenv("LTC_KERNELS")
+        np.testing.assert_array_equal(compiled, reference)
