@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define KERNELS_VERSION 8
+#define KERNELS_VERSION 10
 #define PRECISION 24
 #define TOTAL (UINT64_C(1) << PRECISION)
 #define WORD_BITS 32
@@ -291,6 +291,48 @@ static const uint8_t *check_starts(const buffer_t *starts, const buffer_t *cdf, 
 bad:
     PyErr_Format(PyExc_ValueError, "%s: the slice-start table does not match the cumulative table", what);
     return (const uint8_t *)-1;
+}
+
+/* What every call checks (the full checks run once per table, check_tables): each row starts at 0 and ends at 2^24,
+   and each slice start names a symbol of the row, so the forward scan in decode_one stops inside its row whatever
+   the rest of the table holds. */
+static const uint8_t *check_ends(const buffer_t *cdf, const buffer_t *starts, Py_ssize_t k, const char *what) {
+    const uint32_t *t = (const uint32_t *)cdf->view.buf;
+    Py_ssize_t rows = COUNT(*cdf, uint32_t) / (k + 1);
+    int bad = 0;
+    for (Py_ssize_t r = 0; r < rows; r++) bad |= t[r * (k + 1)] != 0 || t[r * (k + 1) + k] != TOTAL;
+    const uint8_t *start = NULL;
+    if (starts != NULL && COUNT(*starts, uint8_t) != 0) {
+        start = (const uint8_t *)starts->view.buf;
+        bad |= COUNT(*starts, uint8_t) != rows * 256;
+        uint8_t top = 0;
+        for (Py_ssize_t x = 0; !bad && x < rows * 256; x++) top = start[x] > top ? start[x] : top;
+        bad |= top >= k;
+    }
+    if (bad) {
+        PyErr_Format(PyExc_ValueError, "%s: a table row is not a valid cumulative distribution", what);
+        return (const uint8_t *)-1;
+    }
+    return start;
+}
+
+/* check_tables(cdf u32[R*(K+1)], K, starts u8[R*256] or empty): the full checks of a table, once */
+static PyObject *check_tables(PyObject *self, PyObject *args) {
+    PyObject *o_cdf, *o_starts, *result = NULL;
+    Py_ssize_t k;
+    buffer_t cdf = {0}, starts = {0};
+    if (!PyArg_ParseTuple(args, "OnO", &o_cdf, &k, &o_starts)) return NULL;
+    if (get_buffer(o_cdf, &cdf, 0, 'w', "cdf") < 0 || get_buffer(o_starts, &starts, 0, 'y', "starts") < 0) goto done;
+    if (k < 2 || COUNT(cdf, uint32_t) % (k + 1)) {
+        PyErr_SetString(PyExc_ValueError, "check_tables: inconsistent shapes");
+        goto done;
+    }
+    if (check_cdf(&cdf, k, "check_tables") < 0 || check_starts(&starts, &cdf, k, "check_tables") == (const uint8_t *)-1)
+        goto done;
+    result = Py_NewRef(Py_None);
+done:
+    release(&cdf), release(&starts);
+    return result;
 }
 
 /* One symbol against the cumulative row c (K + 1 entries); -1 for constriction's "invalid data". */
@@ -1013,7 +1055,7 @@ static PyObject *encode_coordinate(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "encode_coordinate: inconsistent shapes");
         goto done;
     }
-    if (check_cdf(&cdf, k, "encode_coordinate") < 0) goto done;
+    if (check_ends(&cdf, NULL, k, "encode_coordinate") == (const uint8_t *)-1) goto done;
     uint64_t *s = (uint64_t *)st.view.buf;
     if (check_room(s, COUNT(out, uint32_t), c.n) < 0) goto done;
     const int64_t *coords = (const int64_t *)c.coords.view.buf;
@@ -1059,8 +1101,7 @@ static PyObject *decode_coordinate(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "decode_coordinate: inconsistent shapes");
         goto done;
     }
-    if (check_cdf(&cdf, k, "decode_coordinate") < 0) goto done;
-    const uint8_t *start = check_starts(&starts, &cdf, k, "decode_coordinate");
+    const uint8_t *start = check_ends(&cdf, &starts, k, "decode_coordinate");
     if (start == (const uint8_t *)-1) goto done;
     uint64_t *s = (uint64_t *)st.view.buf;
     const uint32_t *words = (const uint32_t *)wd.view.buf, *table = (const uint32_t *)cdf.view.buf;
@@ -1208,6 +1249,7 @@ static PyMethodDef methods[] = {
     {"distance_cdf", distance_cdf, METH_VARARGS, "The distance code's 24-bit cumulative table of each vector."},
     {"nearest_bw16", nearest_bw16, METH_VARARGS, "Closest point of Barnes-Wall BW16 (native frame) to each row."},
     {"nearest_leech", nearest_leech, METH_VARARGS, "Closest point of the Leech lattice (native frame) to each row."},
+    {"check_tables", check_tables, METH_VARARGS, "The full checks of a cumulative table and its slice starts."},
     {"encode_categorical", encode_categorical, METH_VARARGS, "Range-code symbols against rows of a cdf table."},
     {"encode_uniform16", encode_uniform16, METH_VARARGS, "Range-code 16-bit values at probability 2^-16."},
     {"seal", seal, METH_VARARGS, "Append the closing words; returns the word count."},

@@ -72,6 +72,19 @@ class PmfTable:
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
         return np.take(self.dyadic, rows, axis=0)
 
+    def check(self) -> None:
+        """The compiled coder's full checks of `cdf` and `starts` (ValueError), once per table: its per-call checks
+        are only what keeps it inside the table."""
+        if not self._checked:  # evaluating it runs the checks (once: cached)
+            raise ValueError("range coder: table not checked")
+
+    @cached_property
+    def _checked(self) -> bool:
+        compiled = kernels.active()
+        if compiled is not None:
+            compiled.check_tables(self.cdf, self.size, self.starts)
+        return True
+
 
 class Model(Protocol):
     """What a categorical call codes against: `PmfTable`, or the distance code's per-vector tables."""
@@ -144,6 +157,7 @@ class RangeEncoder:
         count = len(condition[0])
         shift = np.empty(count, dtype=np.int64)
         self._reserve(count)
+        table.check()
         escapes = self._kernels.encode_coordinate(self._state, self._out, condition, j, low, table.cdf, table.size,
                                                   shift)
         return escapes, shift
@@ -195,6 +209,7 @@ class RangeDecoder:
         (all but the escapes); (the number of escapes, every row's shift, 1 where a row escaped)."""
         count = len(condition[0])
         shift, escaped = np.empty(count, dtype=np.int64), np.empty(count, dtype=np.int64)
+        table.check()
         escapes = self._kernels.decode_coordinate(self._state, self._words, condition, j, low, table.cdf, table.size,
                                                   table.starts, shift, escaped)
         return escapes, shift, escaped

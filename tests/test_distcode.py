@@ -230,3 +230,19 @@ def test_the_compiled_tables_are_the_reference_rule(name, shells, scale, monkeyp
         reference = distcode.pmf(table, offsets, diff, scale).cdf
         monkeypatch.delenv("LTC_KERNELS")
         np.testing.assert_array_equal(compiled, reference)
+
+
+@pytest.mark.parametrize("compiled", ["0", "1"])
+def test_scores_beyond_exact_doubles_are_refused_not_rounded(compiled, monkeypatch):
+    from ltccodec import kernels
+
+    if compiled == "1" and not kernels.built():
+        pytest.skip("the compiled kernel is not built in this install")
+    monkeypatch.setenv("LTC_KERNELS", compiled)
+    lattice = by_name("E8")
+    table = distcode.DistanceTable(1, np.full(8, 1 << 20), np.zeros(8, np.int64), np.array([65536]), 0)
+    offsets, _ = distcode.candidates(lattice, 1)
+    fine = distcode.pmf(table, offsets, np.full((2, 8), 1 << 20), 1 << 20).cdf
+    assert fine.shape == (2, 243)
+    with pytest.raises(ValueError, match="out of range"):
+        distcode.pmf(table, offsets, np.full((2, 8), 1 << 28), 1 << 20).cdf

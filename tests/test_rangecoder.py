@@ -166,3 +166,36 @@ def test_kernels_are_built_where_they_can_be() -> None:
     """The extension is optional to pip, so a build error would pass silently: where a compiler and the Python
     headers are present it must be there (``pip install -v -e .`` shows the compiler's message)."""
     assert kernels.built()
+
+
+@needs_kernels
+def test_tables_are_checked_whole_once_and_their_ends_on_every_call() -> None:
+    """`PmfTable.check` runs the full checks (every row increasing, the slice starts right); each coding call
+    still refuses rows that do not run from 0 to 2^24 and slice starts outside the row."""
+    module = kernels.active()
+    table = PmfTable(np.array([[60000, 5000, 536], [1, 2, 65533]]))
+    table.check()
+    flat = table.cdf.copy()
+    flat[0, 2] = flat[0, 1]  # a zero-width symbol
+    with pytest.raises(ValueError, match="not a valid cumulative distribution"):
+        module.check_tables(flat, 3, table.starts)
+    starts = table.starts.copy()
+    starts[1, 0] = 2  # row 1 has symbol 2 starting far above 0
+    with pytest.raises(ValueError, match="slice-start table"):
+        module.check_tables(table.cdf, 3, starts)
+    ends = table.cdf.copy()
+    ends[1, 3] -= 1
+    decoder = RangeDecoder(np.array([1, 2, 3], dtype=np.uint32), compiled=True)
+    with pytest.raises(ValueError, match="not a valid cumulative distribution"):
+        decoder._kernels.decode_categorical(decoder._state, decoder._words,
+                                            (np.empty(1, np.int64), np.zeros(1, np.int64), ends, 3))
+    from ltccodec import entropy
+    from ltccodec.lattice import by_name
+
+    lattice = by_name("Z1")
+    coords, dither = np.zeros((4, 1), np.int64), np.zeros((4, 1), np.int64)
+    condition = entropy._condition(lattice.blocks[0].basis, 0, coords, 0, dither, 1, 2)
+    bad_starts = np.full(2 * 256, 3, dtype=np.uint8)  # symbol 3 of a 3-symbol row
+    with pytest.raises(ValueError, match="not a valid cumulative distribution"):
+        decoder._kernels.decode_coordinate(decoder._state, decoder._words, condition, 0, 0, table.cdf, 3, bad_starts,
+                                           np.empty(4, np.int64), np.empty(4, np.int64))
