@@ -24,11 +24,11 @@ import numpy as np
 from ltccodec import compact as compact_format
 from ltccodec import container, distcode, entropy, framing, keyed
 from ltccodec.container import AudioInfo, Header, ImageInfo, Kind, ModeCode
+from ltccodec.distcode import DistanceTable
 from ltccodec.errors import LtcError, UsageError
 from ltccodec.lattice.dither import coset_dither_native
 from ltccodec.media import Audio, FileFormat, Image, ImageFormat, SampleFormat, fit_length, resample
 from ltccodec.randomness import Mode, Randomness
-from ltccodec.distcode import DistanceTable
 from ltccodec.rankcode import RankTable
 from ltccodec.registry import LoadedModel, by_name, by_path, is_path
 

@@ -224,15 +224,7 @@ def pmf(table: DistanceTable, offsets: np.ndarray, diff: np.ndarray, scale: int)
 
 def index_of(delta: np.ndarray, coord_offsets: np.ndarray) -> np.ndarray:
     """The candidate index of each row of ``delta = coords − p`` (int64 ``[N]``), ``K + 1`` (the escape) for none."""
-    reach = int(np.abs(coord_offsets).max())
-    base = np.int64(2 * reach + 1) ** np.arange(delta.shape[1], dtype=np.int64)
-    codes = (coord_offsets + reach) @ base
-    sort = np.argsort(codes)
-    inside = np.all(np.abs(delta) <= reach, axis=1)
-    query = (np.where(inside[:, None], delta, 0) + reach) @ base
-    at = np.minimum(np.searchsorted(codes[sort], query), len(codes) - 1)
-    found = inside & (codes[sort][at] == query)
-    return np.where(found, sort[at], len(coord_offsets))
+    return rankcode.index_in(delta, coord_offsets, len(coord_offsets))
 
 
 def bits(table: DistanceTable, lattice: Lattice, candidates_: rankcode.Candidates, coords: np.ndarray) -> tuple[

@@ -154,8 +154,8 @@ def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_co
     """Compress integer coordinates (int64 ``[N, L]``) to uint32 words; ``side`` symbols (audio gains, ``[N, B]``),
     if given, go first in row-major order, column ``b`` against the fixed integer pmf ``side_counts[b]`` (each row
     summing to 2^16). ``anchor``: coder version 0.6 (the anchor swap); ``rank_table``: version 0.7 (the rank code
-    with this pmf); ``distance_table``: version 0.8 (the distance code). ``dither_native``: the dither's native coordinates when the caller has them (as
-    `lattice.native_from_coords(dither_coords)` gives them)."""
+    with this pmf); ``distance_table``: version 0.8 (the distance code). ``dither_native``: the dither's native
+    coordinates when the caller has them (as `lattice.native_from_coords(dither_coords)` gives them)."""
     coords, dither = _prepared(tables, lattice, coords, dither_coords, nesting, anchor, dither_native)
     encoder = RangeEncoder()
     if side is not None:

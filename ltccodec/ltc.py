@@ -19,10 +19,10 @@ import torch
 from torch import nn
 
 from ltccodec import anchor as anchor_swap
+from ltccodec.distcode import DistanceTable
 from ltccodec.lattice import Lattice, covering, uniform_dither
 from ltccodec.prior import FactorizedPrior, freeze_tables
 from ltccodec.randomness import Randomness, private_dither, shared_dither
-from ltccodec.distcode import DistanceTable
 from ltccodec.rankcode import RankTable
 from ltccodec.tables import CodingTables
 from ltccodec.transforms import TransformConfig, build

@@ -21,8 +21,8 @@ from ltccodec.errors import LtcError
 from ltccodec.framing import Framing
 
 if TYPE_CHECKING:  # torch is imported only where a torch model is built (training, evaluation)
-    from ltccodec.ltc import LTCModel, ModelConfig
     from ltccodec.distcode import DistanceTable
+    from ltccodec.ltc import LTCModel, ModelConfig
     from ltccodec.rankcode import RankTable
 
 FORMAT = "ltc-model/1"

@@ -212,17 +212,22 @@ def points(rank: np.ndarray, p: np.ndarray, keys: np.ndarray, lattice: Lattice, 
 
 def _candidate_index(delta: np.ndarray, lattice: Lattice) -> np.ndarray:
     """The candidate index of each row of ``delta = coords − p`` (0 for ``p``, ``i`` for shell vector ``i − 1``),
-    −1 for none: rows are read as numbers in base ``2R + 1`` (R the largest shell coordinate) and looked up."""
-    offsets = candidate_offsets(lattice)
+    −1 for none."""
+    return index_in(delta, candidate_offsets(lattice), -1)
+
+
+def index_in(delta: np.ndarray, offsets: np.ndarray, missing: int) -> np.ndarray:
+    """The index of each row of ``delta`` among the rows of ``offsets`` (int64 ``[N]``), ``missing`` for none: rows
+    are read as numbers in base ``2R + 1`` (R the largest offset coordinate) and looked up."""
     reach = int(np.abs(offsets).max())
-    base = np.int64(2 * reach + 1) ** np.arange(lattice.dim, dtype=np.int64)
+    base = np.int64(2 * reach + 1) ** np.arange(delta.shape[1], dtype=np.int64)
     codes = (offsets + reach) @ base
     sort = np.argsort(codes)
     inside = np.all(np.abs(delta) <= reach, axis=1)
     query = (np.where(inside[:, None], delta, 0) + reach) @ base
     at = np.minimum(np.searchsorted(codes[sort], query), len(codes) - 1)
     found = inside & (codes[sort][at] == query)
-    return np.where(found, sort[at], -1)
+    return np.where(found, sort[at], missing)
 
 
 def grid_dither(lattice: Lattice, count: int, nesting: int,

@@ -16,13 +16,13 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ltccodec import modelfile
+from ltccodec.distcode import DistanceTable
 from ltccodec.errors import LtcError, UsageError
 from ltccodec.evaluate import evaluate, evaluate_audio
 from ltccodec.framing import gain_pmf
 from ltccodec.lattice import by_name
 from ltccodec.ltc import LTCModel, ModelConfig, random_directions, sliced_w2_squared
 from ltccodec.randomness import Randomness
-from ltccodec.distcode import DistanceTable
 from ltccodec.rankcode import RankTable
 from ltccodec.sources import Source, source_by_name
 from ltccodec.tables import CodingTables, quantize_pmf

@@ -12,42 +12,22 @@ not a coder: same test vectors and dither draw as `ltc bench cells` (so its cell
 from __future__ import annotations
 
 import argparse
-import itertools
 
 import numpy as np
 import torch
 
-from ltccodec import entropy, modelfile, rankcode, registry
+from ltccodec import distcode, entropy, modelfile, rankcode, registry
 from ltccodec.bench.cells import CELL_SEED
 from ltccodec.codec import nesting_of
+from ltccodec.lattice import Lattice
 from ltccodec.randomness import Randomness
 from ltccodec.sources import source_by_name
 
 
-def e8_second_shell(block: object) -> np.ndarray:
-    """E8's 2,160 vectors of norm 16 in its native frame (2·D8 ∪ (2·D8 + 1)): (±4, 0⁷), (±2⁴, 0⁴), (±3, ±1⁷), kept
-    where the block's closest point rule says they are lattice points."""
-    found = []
-    for i in range(8):
-        for sign in (4, -4):
-            v = np.zeros(8, dtype=np.int64)
-            v[i] = sign
-            found.append(v)
-    for where in itertools.combinations(range(8), 4):
-        for signs in itertools.product((2, -2), repeat=4):
-            v = np.zeros(8, dtype=np.int64)
-            v[list(where)] = signs
-            found.append(v)
-    for i in range(8):
-        for signs in itertools.product((1, -1), repeat=8):
-            v = np.array(signs, dtype=np.int64)
-            v[i] *= 3
-            found.append(v)
-    found = np.array(found)
-    members = found[np.all(block.nearest_native(found.astype(np.float64)) == found, axis=1)]
-    if len(members) != 2160:
-        raise SystemExit(f"expected 2160 second-shell vectors, found {len(members)}")
-    return members
+def e8_second_shell(lattice: Lattice) -> np.ndarray:
+    """E8's 2,160 vectors of norm 16 in its native frame, as the distance code lists them (`distcode.candidates`)."""
+    native, _ = distcode.candidates(lattice, 2)
+    return native[1 + 240:]
 
 
 def main() -> None:
@@ -76,7 +56,7 @@ def main() -> None:
         distance = (keys // keys.shape[1]).astype(np.float64) / candidates.scale
         index = rankcode._candidate_index(coords - candidates.p, lattice)
         if args.shells == 2:
-            second = e8_second_shell(lattice.blocks[0])
+            second = e8_second_shell(lattice)
             diff = candidates.diff.astype(np.float64)
             more = (candidates.scale * (second * second).sum(axis=1)[None, :] - 2.0 * diff @ second.T) \
                 / candidates.scale
