@@ -1152,7 +1152,7 @@ static PyObject *distance_cdf(PyObject *self, PyObject *args) {
     long long scale, reserve;
     buffer_t diff = {0}, off = {0}, norms = {0}, quad = {0}, lin = {0}, ex = {0}, out = {0};
     double *a = NULL, *z = NULL;
-    int64_t *w = NULL, *padded = NULL;
+    int64_t *w = NULL, *padded = NULL, *share = NULL;
     if (!PyArg_ParseTuple(args, "OOOOOLOLO", &o_diff, &o_off, &o_norms, &o_quad, &o_lin, &scale, &o_exp, &reserve,
                           &o_out))
         return NULL;
@@ -1179,7 +1179,8 @@ static PyObject *distance_cdf(PyObject *self, PyObject *args) {
     z = malloc(sizeof(double) * (size_t)C);
     w = malloc(sizeof(int64_t) * (size_t)C);
     padded = malloc(sizeof(int64_t) * (size_t)(T + 1));
-    if (!a || !z || !w || !padded) {
+    share = malloc(sizeof(int64_t) * (size_t)(T + 1));
+    if (!a || !z || !w || !padded || !share) {
         PyErr_NoMemory();
         goto done;
     }
@@ -1211,11 +1212,11 @@ static PyObject *distance_cdf(PyObject *self, PyObject *args) {
             top = zj > top ? zj : top;
         }
         int64_t total = 0;
-        for (Py_ssize_t j = 0; j < C; j++) {
-            int64_t step = (top - w[j]) >> 8; /* ≥ 0; clamped at T·scale, where the padded table holds 0 */
+        for (Py_ssize_t j = 0; j < C; j++) { /* w[j] becomes the step k_j (T past the table, where padded holds 0) */
+            int64_t step = (top - w[j]) >> 8; /* ≥ 0; clamped at T·scale */
             step = step < limit ? step : limit;
-            w[j] = padded[pow2 ? step >> shift : floor_div(step, scale, inv_scale)]; /* pow2: the same, shifted */
-            total += w[j];
+            w[j] = pow2 ? step >> shift : floor_div(step, scale, inv_scale); /* pow2: the same, shifted */
+            total += padded[w[j]];
         }
         if (total < 1) {
             PyErr_SetString(PyExc_ValueError, "distance_cdf: no candidate has weight");
@@ -1224,16 +1225,17 @@ static PyObject *distance_cdf(PyObject *self, PyObject *args) {
         uint32_t *c = o + i * (M + 1);
         int64_t before = 0, width = (int64_t)TOTAL - M;
         double inv_total = 1.0 / (double)total;
-        for (Py_ssize_t j = 0; j < C; j++) {
+        for (Py_ssize_t t = 0; t <= T; t++) share[t] = 1 + floor_div(padded[t] * spread, total, inv_total);
+        for (Py_ssize_t j = 0; j < C; j++) { /* a count per step, not per candidate: T + 1 divisions, not C */
             c[j] = (uint32_t)(((before * width) >> PRECISION) + j);
-            before += 1 + floor_div(w[j] * spread, total, inv_total);
+            before += share[w[j]];
         }
         c[C] = (uint32_t)(((before * width) >> PRECISION) + C); /* the escape: the rest of 2^24 */
         c[M] = (uint32_t)TOTAL;
     }
     result = Py_NewRef(Py_None);
 done:
-    free(a), free(z), free(w), free(padded);
+    free(a), free(z), free(w), free(padded), free(share);
     release(&diff), release(&off), release(&norms), release(&quad), release(&lin), release(&ex), release(&out);
     return result;
 }

@@ -56,14 +56,16 @@ def frame_dither(loaded: LoadedModel, randomness: Randomness, key: keyed.Key, no
 
 
 def frame_dither_native(loaded: LoadedModel, randomness: Randomness, key: keyed.Key, nonce: bytes, frame: int,
-                        count: int) -> tuple[np.ndarray | None, np.ndarray | None, list[np.ndarray] | None]:
-    """`frame_dither`, and the dither's native coordinates per block (what the coder conditions on), or Nones."""
+                        count: int, with_coords: bool = True) -> tuple[np.ndarray | None, np.ndarray | None,
+                                                                      list[np.ndarray] | None]:
+    """`frame_dither`, and the dither's native coordinates per block (what the coder conditions on), or Nones;
+    ``with_coords=False`` leaves out the integer coordinates (None), which a coder given the natives never reads."""
     a = nesting_of(randomness)
     if a == 1:
         return None, None, None
     lattice = loaded.model.lattice
     digits = keyed.dither_digits(key, nonce, frame, count, lattice.dim, a)
-    return coset_dither_native(lattice, digits, a)
+    return coset_dither_native(lattice, digits, a, with_coords)
 
 
 ModelArg = str | Path | LoadedModel
@@ -202,14 +204,14 @@ def _encode_frame(vectors: np.ndarray, gains: np.ndarray | None, loaded: LoadedM
     tables, lattice = loaded.model.tables, loaded.model.lattice
     assert tables is not None
     x = np.ascontiguousarray(vectors, dtype=np.float32)
-    dither_coords, u, native = frame_dither_native(loaded, rand, key, nonce, index, len(x))
+    dither_coords, u, native = frame_dither_native(loaded, rand, key, nonce, index, len(x), with_coords=False)
     side = None
     if gains is not None:  # audio: silent frames send their gains only
         side = framing.gain_deltas(gains, loaded.card.framing)
         coded = ~framing.silent(gains, loaded.card.framing)
         x = x[coded]
         if u is not None:
-            dither_coords, u, native = dither_coords[coded], u[coded], [d[coded] for d in native]
+            u, native = u[coded], [d[coded] for d in native]
     coords = loaded.model.to_symbols(x, u)
     anchor, ranks, distances = loaded.card.anchor, _rank_table(loaded, coder_version(loaded)), \
         _distance_table(loaded, coder_version(loaded))
@@ -426,7 +428,8 @@ class StreamReader:
         done, total = 0, sum(sizes[first:stop])
         for index, payload in enumerate(container.read_frames(self._stream, header, first, stop), start=first):
             count, check = sizes[index], header.frames[index]
-            dither_coords, u, native = frame_dither_native(loaded, rand, key, header.nonce, index, count)
+            dither_coords, u, native = frame_dither_native(loaded, rand, key, header.nonce, index, count,
+                                                           with_coords=False)
             words = np.frombuffer(payload, dtype="<u4")
             gains, active = None, None
             try:

@@ -225,7 +225,7 @@ class NumpyModel:
         center = center.astype(np.float32)
         if private is not None:
             center = center + np.float32(self.dither_scale) * private.astype(np.float32)
-        return self.synthesis(center).astype(np.float32)
+        return self.synthesis(center).astype(np.float32, copy=False)
 
     def private_dither(self, randomness: Randomness, count: int, rng: np.random.Generator) -> np.ndarray | None:
         return private_dither(self.lattice, randomness, count, rng)

@@ -96,5 +96,7 @@ def dither_digits(key: Key, nonce: bytes, frame: int, count: int, dim: int, nest
         raise ValueError("nesting ratio out of range")
     seed = hashlib.blake2b(nonce + struct.pack("<Q", frame), key=key.secret, digest_size=32,
                            person=b"ltc-dither-v1").digest()
-    words = np.frombuffer(hashlib.shake_256(seed).digest(4 * count * dim), dtype="<u4").astype(np.uint64)
-    return ((words * np.uint64(nesting)) >> np.uint64(32)).astype(np.int64).reshape(count, dim)
+    words = np.frombuffer(hashlib.shake_256(seed).digest(4 * count * dim), dtype="<u4")
+    if nesting & (nesting - 1) == 0 and nesting > 1:  # (r·2^k) >> 32 is r >> (32 − k): one pass fewer
+        return (words >> np.uint32(32 - nesting.bit_length() + 1)).astype(np.int64).reshape(count, dim)
+    return ((words.astype(np.uint64) * np.uint64(nesting)) >> np.uint64(32)).astype(np.int64).reshape(count, dim)

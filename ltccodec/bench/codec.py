@@ -62,7 +62,7 @@ def bench_codec(names: Sequence[str], vectors: int = 20_000, progress: Callable[
                 start = time.perf_counter()
                 y = codec.decode(data, seed=0)
                 decode_seconds = min(decode_seconds, time.perf_counter() - start)
-            table, estimate, coder_seconds = _frame_bits(loaded, rand, x, nonce)
+            table, estimate, coder_seconds = _frame_bits(loaded, rand, x, nonce, repeats)
             mse = float(((x.astype(np.float64) - y) ** 2).mean())
             values = x.size
             bound_name = "R(D/2,inf)" if rand.mode is Mode.PRIVATE else "R(D,0)"
@@ -79,8 +79,8 @@ def bench_codec(names: Sequence[str], vectors: int = 20_000, progress: Callable[
     return rows
 
 
-def _frame_bits(loaded: registry.LoadedModel, rand: Randomness, x: np.ndarray,
-                nonce: bytes) -> tuple[float, float, float]:
+def _frame_bits(loaded: registry.LoadedModel, rand: Randomness, x: np.ndarray, nonce: bytes,
+                repeats: int = 3) -> tuple[float, float, float]:
     """(table bits, float-prior box bits, seconds in the entropy coder) over the same frames as `encode`; the box
     bits are those of the coded points (swapped under the anchor swap), and for a rank-coded model the table bits."""
     model, tables = loaded.model, loaded.model.tables
@@ -92,12 +92,15 @@ def _frame_bits(loaded: registry.LoadedModel, rand: Randomness, x: np.ndarray,
         part = x[start:start + codec.FRAME_VECTORS]
         dither_coords, u, native = codec.frame_dither_native(loaded, rand, DEFAULT_KEY, nonce, index, len(part))
         coords = model.to_symbols(part, u)
-        began = time.perf_counter()
         ranks = model.rank_table if loaded.card.rank else None
         distances = model.distance_table if loaded.card.distance else None
-        entropy.encode(tables, model.lattice, coords, dither_coords, a, anchor=loaded.card.anchor, rank_table=ranks,
-                       dither_native=native, distance_table=distances)
-        seconds += time.perf_counter() - began
+        fastest = float("inf")
+        for _ in range(repeats):  # as the whole encode is timed: the fastest of a few, so the share compares like
+            began = time.perf_counter()
+            entropy.encode(tables, model.lattice, coords, dither_coords, a, anchor=loaded.card.anchor,
+                           rank_table=ranks, dither_native=native, distance_table=distances)
+            fastest = min(fastest, time.perf_counter() - began)
+        seconds += fastest
         table += entropy.table_bits(tables, model.lattice, coords, dither_coords, a, anchor=loaded.card.anchor,
                                     rank_table=ranks, distance_table=distances)
         if ranks is not None or distances is not None:  # no float counterpart: the estimate is the integer length

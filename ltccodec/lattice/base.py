@@ -159,7 +159,7 @@ class Lattice:
         k = np.asarray(coords)
         if not np.issubdtype(k.dtype, np.integer):
             raise TypeError("from_coords takes integer coordinates")
-        return self._map_blocks(k.astype(np.int64), self._from_coords_block, out_dtype=np.float64)
+        return self._map_blocks(k.astype(np.int64, copy=False), self._from_coords_block, out_dtype=np.float64)
 
     def native_from_coords(self, coords: np.ndarray) -> list[np.ndarray]:
         """Per block, exact native points (int64 ``[..., N_i]``) of integer coordinates."""

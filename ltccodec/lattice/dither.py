@@ -34,19 +34,21 @@ def coset_dither(lattice: Lattice, digits: np.ndarray, nesting: int) -> tuple[np
     """(`coset_coords`, and the dither points ``u`` float64 ``[..., m]``, equal bit for bit to
     ``lattice.from_coords(coords) / nesting`` but made from the reduced native points directly)."""
     coords, points, _ = coset_dither_native(lattice, digits, nesting)
+    assert coords is not None
     return coords, points
 
 
-def coset_dither_native(lattice: Lattice, digits: np.ndarray,
-                        nesting: int) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+def coset_dither_native(lattice: Lattice, digits: np.ndarray, nesting: int,
+                        with_coords: bool = True) -> tuple[np.ndarray | None, np.ndarray, list[np.ndarray]]:
     """`coset_dither`, and per block the native points of the coordinates (int64 ``[N, n_i]``, equal to
-    ``lattice.native_from_coords(coords)``: the reduced points themselves)."""
+    ``lattice.native_from_coords(coords)``: the reduced points themselves). ``with_coords=False``: the coordinates
+    are not computed (None), for a coder that conditions on the native points alone."""
     d = np.asarray(digits)
     if not np.issubdtype(d.dtype, np.integer):
         raise TypeError("digits must be integers")
     if nesting < 1 or d.shape[-1] != lattice.dim or (d.size and (d.min() < 0 or d.max() >= nesting)):
         raise ValueError(f"digits must have last axis {lattice.dim} and lie in [0, {nesting})")
-    flat = d.reshape(-1, lattice.dim).astype(np.int64)
+    flat = np.asarray(d.reshape(-1, lattice.dim), dtype=np.int64)
     coords, points, natives = np.empty_like(flat), np.empty(flat.shape), []
     lo = 0
     for i, (block, native) in enumerate(zip(lattice.blocks, lattice.native_from_coords(flat), strict=True)):
@@ -54,10 +56,11 @@ def coset_dither_native(lattice: Lattice, digits: np.ndarray,
         reduced = native - nesting * block.nearest_native(native / nesting).astype(np.int64)
         natives.append(reduced)
         reduced = reduced.astype(np.float64)
-        coords[:, lo:hi] = lattice._coords_block(i, reduced)
+        if with_coords:
+            coords[:, lo:hi] = lattice._coords_block(i, reduced)
         points[:, lo:hi] = lattice._from_native(i, reduced)
         lo = hi
-    return coords.reshape(d.shape), (points / nesting).reshape(d.shape), natives
+    return coords.reshape(d.shape) if with_coords else None, (points / nesting).reshape(d.shape), natives
 
 
 def qsd_dither(lattice: Lattice, digits: np.ndarray, nesting: int) -> np.ndarray:
