@@ -25,6 +25,7 @@ from ltccodec import kernels
 
 PMF_BITS = 16
 _CDF_BITS = 24  # constriction's default model precision
+SLICE_BITS = 8  # the compiled decoder's slice-start tables (its SLICE_BITS; 2^7 and 2^10 measured slower)
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,12 +61,12 @@ class PmfTable:
 
     @cached_property
     def starts(self) -> np.ndarray:
-        """uint8 ``[R, 256]``: per row and 2^16-wide slice ``h`` of the 24-bit range, the last symbol whose
-        cumulative is at most ``h·2^16`` (where the compiled decoder starts looking); empty for rows of more than
-        256 symbols."""
+        """uint8 ``[R, 2^SLICE_BITS]``: per row and slice ``h`` of the 24-bit range, the last symbol whose
+        cumulative is at most ``h·2^(24 − SLICE_BITS)`` (where the compiled decoder starts looking); empty for rows
+        of more than 256 symbols."""
         if self.size > 256:
             return np.zeros(0, dtype=np.uint8)
-        slices = np.arange(256, dtype=np.int64) << 16
+        slices = np.arange(1 << SLICE_BITS, dtype=np.int64) << (_CDF_BITS - SLICE_BITS)
         starts = [np.searchsorted(row[:-1].astype(np.int64), slices, side="right") - 1 for row in self.cdf]
         return np.ascontiguousarray(starts, dtype=np.uint8)
 

@@ -195,7 +195,7 @@ def test_tables_are_checked_whole_once_and_their_ends_on_every_call() -> None:
     lattice = by_name("Z1")
     coords, dither = np.zeros((4, 1), np.int64), np.zeros((4, 1), np.int64)
     condition = entropy._condition(lattice.blocks[0].basis, 0, coords, 0, dither, 1, 2)
-    bad_starts = np.full(2 * 256, 3, dtype=np.uint8)  # symbol 3 of a 3-symbol row
+    bad_starts = np.full(table.starts.shape, 3, dtype=np.uint8)  # symbol 3 of a 3-symbol row
     with pytest.raises(ValueError, match="not a valid cumulative distribution"):
         decoder._kernels.decode_coordinate(decoder._state, decoder._words, condition, 0, 0, table.cdf, 3, bad_starts,
                                            np.empty(4, np.int64), np.empty(4, np.int64))
