@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import numpy as np
 
@@ -461,21 +461,24 @@ class StreamReader:
 
 def _rank_table(loaded: LoadedModel, version: tuple[int, int, int]) -> RankTable | None:
     """The rank pmf a coder version needs (0.7), from the model; a model without one cannot code such streams."""
-    if version != entropy.RANK_VERSION:
-        return None
-    table = loaded.model.rank_table
-    if table is None:
-        raise LtcError(f"the stream uses the rank code, and model {loaded.name} has no rank table")
-    return table
+    return _needed(loaded, version == entropy.RANK_VERSION, loaded.model.rank_table, "rank code", "rank table")
 
 
 def _distance_table(loaded: LoadedModel, version: tuple[int, int, int]) -> DistanceTable | None:
     """The distance code's table a coder version needs (0.8), from the model."""
-    if version != entropy.DISTANCE_VERSION:
+    return _needed(loaded, version == entropy.DISTANCE_VERSION, loaded.model.distance_table, "distance code",
+                   "distance table")
+
+
+T = TypeVar("T")
+
+
+def _needed(loaded: LoadedModel, wanted: bool, table: T | None, coder: str, what: str) -> T | None:
+    """``table`` if the stream's coder needs it (None if not); one clear error if the model lacks it."""
+    if not wanted:
         return None
-    table = loaded.model.distance_table
     if table is None:
-        raise LtcError(f"the stream uses the distance code, and model {loaded.name} has no distance table")
+        raise LtcError(f"the stream uses the {coder}, and model {loaded.name} has no {what}")
     return table
 
 
