@@ -73,6 +73,10 @@ class TrainConfig:
         return json.dumps(dataclasses.asdict(self), indent=2) + "\n"
 
     def model_config(self) -> ModelConfig:
+        if self.rank and self.distance_code:
+            raise UsageError("--rank and --distance-code are two coders for the same points: choose one")
+        if self.distance_code not in (0, 1, 2):
+            raise UsageError(f"--distance-code takes 1 or 2 shells (0: off), not {self.distance_code}")
         source = source_by_name(self.source)
         block = by_name(self.lattice).dim
         latent = self.latent or -(-source.dim // block) * block

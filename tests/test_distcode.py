@@ -244,3 +244,13 @@ def test_scores_beyond_exact_doubles_are_refused_not_rounded(compiled, monkeypat
     assert fine.shape == (2, 243)
     with pytest.raises(ValueError, match="out of range"):
         _ = distcode.pmf(table, offsets, np.full((2, 8), 1 << 28), 1 << 20).cdf
+
+
+def test_training_refuses_both_low_rate_coders_at_once():
+    from ltccodec.errors import UsageError
+    from ltccodec.train import TrainConfig
+
+    with pytest.raises(UsageError, match="choose one"):
+        TrainConfig(source="gaussian:8", lattice="E8", rank=True, distance_code=1).model_config()
+    with pytest.raises(UsageError, match="1 or 2 shells"):
+        TrainConfig(source="gaussian:8", lattice="E8", distance_code=3).model_config()
