@@ -33,8 +33,11 @@ def big(tmp_path_factory) -> Path:
 
 
 def _wait_for_part(folder: Path, process: subprocess.Popen, name: str) -> None:
-    for _ in range(400):
+    """Until the decode has started writing its temporary file; then the process is stopped (SIGSTOP), so a signal
+    sent next lands mid-write however fast the decoder is or however loaded the machine (the caller continues it)."""
+    for _ in range(3000):  # up to 30 s: a loaded machine may take that long to import and start
         if any(p.name.startswith(f".{name}.") for p in folder.iterdir()):
+            process.send_signal(signal.SIGSTOP)
             return
         assert process.poll() is None, "the decode ended before it started writing"
         time.sleep(0.01)
@@ -62,7 +65,8 @@ def test_decoding_a_big_array_to_a_file_keeps_memory_bounded_by_a_frame(big, tmp
 def test_sigterm_mid_write_leaves_nothing(big, tmp_path):
     process = subprocess.Popen([LTC, "decode", str(big), "-o", str(tmp_path / "out.npy")], stderr=subprocess.PIPE)
     _wait_for_part(tmp_path, process, "out.npy")
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(signal.SIGTERM)  # pending while stopped: handled as soon as it runs again
+    process.send_signal(signal.SIGCONT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 128 + signal.SIGTERM
     assert err.decode().strip() == "ltc: stopped by SIGTERM"
@@ -72,7 +76,7 @@ def test_sigterm_mid_write_leaves_nothing(big, tmp_path):
 def test_a_temp_file_left_by_sigkill_is_removed_by_the_next_write(big, tmp_path):
     process = subprocess.Popen([LTC, "decode", str(big), "-o", str(tmp_path / "out.npy")], stderr=subprocess.DEVNULL)
     _wait_for_part(tmp_path, process, "out.npy")
-    process.kill()
+    process.kill()  # SIGKILL ends a stopped process too
     process.wait(timeout=60)
     left = [p.name for p in tmp_path.iterdir()]
     assert len(left) == 1 and left[0].endswith(".part") and "out.npy" not in left
