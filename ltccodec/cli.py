@@ -965,8 +965,9 @@ def models(as_json: bool) -> None:
         points = ", ".join(f"{m.randomness}: {m.kbps:.2f} kbit/s PESQ {m.pesq or float('nan'):.2f} SNR {m.snr:.1f} dB"
                            if m.kbps is not None else f"{m.randomness}: {m.rate:.3f} b/dim mse {m.mse:.4f}"
                            for m in c.metrics)
+        later = f"  (superseded by {c.superseded_by}: kept to decode its streams)" if c.superseded_by else ""
         click.echo(f"{c.name}  source={c.source} lattice={c.lattice} n={c.source_dim} latent={c.latent_dim} "
-                   f"trained={c.training.randomness} family={registry.family_of(c)}  [{points}]")
+                   f"trained={c.training.randomness} family={registry.family_of(c)}  [{points}]{later}")
 
 
 if __name__ == "__main__":

@@ -85,6 +85,9 @@ class ModelCard:
     # what turns the source's raw values into the coded ones (physics: `sources.physics.Scaling`): "log1p" lists
     # the columns coded as log(1 + value), then each column is (value - mean) / std
     standardize: dict | None = None
+    # a newer model that codes the same source at the same quality in fewer bits: this one stays installed so its
+    # streams decode, and ladders (--quality, --bitrate) skip it
+    superseded_by: str = ""
 
     @property
     def image(self) -> tuple[int, int, int] | None:

@@ -218,10 +218,13 @@ def resolve(choice: Choice, kind: str, dirs: Sequence[Path] | None = None) -> tu
 
 def _rate_of(family: str, cards: Sequence[modelfile.ModelCard], randomness: Randomness | None) -> float:
     """A family's rate for ordering and --bitrate: the measured kbit/s (else bits/dim) of the member that would
-    code with ``randomness`` (default: the family's default randomness); infinite when no member would."""
+    code with ``randomness`` (default: the family's default randomness); infinite when no member would, or when
+    that member is superseded (`ModelCard.superseded_by`)."""
     try:
         member = choose_member(family, randomness or _default_randomness(family, cards), cards)
     except LtcError:
+        return float("inf")
+    if member.superseded_by:  # kept for its streams; a ladder offers its successor instead
         return float("inf")
     rates = [m.kbps if m.kbps is not None else m.rate for m in member.metrics]
     return min(rates) if rates else 0.0

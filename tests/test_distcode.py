@@ -254,3 +254,14 @@ def test_training_refuses_both_low_rate_coders_at_once():
         TrainConfig(source="gaussian:8", lattice="E8", rank=True, distance_code=1).model_config()
     with pytest.raises(UsageError, match="1 or 2 shells"):
         TrainConfig(source="gaussian:8", lattice="E8", distance_code=3).model_config()
+
+
+def test_ladders_skip_superseded_models_which_still_decode_by_name():
+    """The rank-coded E8 SD models gave way to the distance-coded ones: --quality steps through the new ladder,
+    while the old model is still found by its name (its streams name it)."""
+    sd = Randomness.parse("sd")
+    picked = [registry.resolve(registry.Choice("gaussian8-e8", sd, quality=q), "array")[0].name for q in (1, 2, 3)]
+    assert picked == ["gaussian8-e8-sd-x1.85", "gaussian8-e8-sd-x1.6", "gaussian8-e8-sd-x1.3"]
+    old = registry.by_name("gaussian8-e8-sd-r1.85")
+    assert old.card.superseded_by == "gaussian8-e8-sd-x1.85" and old.model.rank_table is not None
+    assert registry.resolve(registry.Choice("gaussian8-e8-sd-r1.85"), "array")[0].name == "gaussian8-e8-sd-r1.85"
