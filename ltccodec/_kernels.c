@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define KERNELS_VERSION 12
+#define KERNELS_VERSION 13
 #define PRECISION 24
 #define TOTAL (UINT64_C(1) << PRECISION)
 #define WORD_BITS 32
@@ -1058,46 +1058,82 @@ done:
     return result;
 }
 
-/* One coordinate of the box code, shift, bucket and coder fused (entropy.encode's loop body): coordinate column j
-   of the condition's coords, symbol k_j + shift - low against row `bucket` of cdf (K symbols, the last the escape
-   for symbols outside [0, K-1)). Writes every row's shift; returns the number of escapes, whose words the caller
-   codes next. encode_coordinate(state, out, condition, j, low, cdf u32[Q*(K+1)], K, shift_out i64[N]) */
-static PyObject *encode_coordinate(PyObject *self, PyObject *args) {
-    PyObject *o_st, *o_out, *o_cond, *o_cdf, *o_sh, *result = NULL;
-    Py_ssize_t j, k;
-    long long low;
-    condition_t c;
-    buffer_t st = {0}, out = {0}, cdf = {0}, sh = {0};
-    if (!PyArg_ParseTuple(args, "OOOnLOnO", &o_st, &o_out, &o_cond, &j, &low, &o_cdf, &k, &o_sh)) return NULL;
-    if (parse_condition(o_cond, &c, 0) < 0 || get_buffer(o_st, &st, 1, 'u', "state") < 0 ||
-        get_buffer(o_out, &out, 1, 'w', "out") < 0 || get_buffer(o_cdf, &cdf, 0, 'w', "cdf") < 0 ||
-        get_buffer(o_sh, &sh, 1, 'i', "shift") < 0)
+/* The box code of a block of coordinates in one call, in coding order: plan is a tuple of (condition, j, low, cdf,
+   K) per coordinate (see entropy._condition); for each, the N symbols k_j + shift − low (the escape K − 1 outside
+   [0, K − 1)) against row `bucket` of cdf, then each escaped row's k_j + shift + 2^31 as two uniform 16-bit symbols
+   (high half first). Returns 0, or −1 when an escaped value is outside (−2^31, 2^31) (the stream is then unusable).
+   shift is scratch, i64[N]; escaped u8[N] likewise.
+   encode_box(state u64[5], out u32[], plan, shift i64[N], escaped u8[N]) */
+static PyObject *encode_box(PyObject *self, PyObject *args) {
+    PyObject *o_st, *o_out, *plan, *o_sh, *o_es, *result = NULL;
+    buffer_t st = {0}, out = {0}, sh = {0}, es = {0};
+    if (!PyArg_ParseTuple(args, "OOO!OO", &o_st, &o_out, &PyTuple_Type, &plan, &o_sh, &o_es)) return NULL;
+    if (get_buffer(o_st, &st, 1, 'u', "state") < 0 || get_buffer(o_out, &out, 1, 'w', "out") < 0 ||
+        get_buffer(o_sh, &sh, 1, 'i', "shift") < 0 || get_buffer(o_es, &es, 1, 'y', "escaped") < 0)
         goto done;
-    if (COUNT(st, uint64_t) != E_SLOTS || k < 2 || j < 0 || j >= c.L || COUNT(sh, int64_t) != c.n ||
-        COUNT(cdf, uint32_t) != c.buckets * (k + 1)) {
-        PyErr_SetString(PyExc_ValueError, "encode_coordinate: inconsistent shapes");
+    if (COUNT(st, uint64_t) != E_SLOTS) {
+        PyErr_SetString(PyExc_ValueError, "encode_box: bad state");
         goto done;
     }
-    if (check_ends(&cdf, NULL, k, "encode_coordinate") == (const uint8_t *)-1) goto done;
     uint64_t *s = (uint64_t *)st.view.buf;
-    if (check_room(s, COUNT(out, uint32_t), c.n) < 0) goto done;
-    const int64_t *coords = (const int64_t *)c.coords.view.buf;
-    const uint32_t *table = (const uint32_t *)cdf.view.buf;
-    int64_t *shift = (int64_t *)sh.view.buf, escapes = 0;
-    for (Py_ssize_t i = 0; i < c.n; i++) {
-        int64_t q, b;
-        condition_at(&c, i, &q, &b);
-        shift[i] = q;
-        int64_t symbol = (int64_t)((uint64_t)coords[i * c.L + j] + (uint64_t)q - (uint64_t)low);
-        int escape = symbol < 0 || symbol >= k - 1;
-        escapes += escape;
-        symbol = escape ? k - 1 : symbol;
-        const uint32_t *cum = table + b * (k + 1) + symbol;
-        encode_one(s, (uint32_t *)out.view.buf, cum[0], (uint64_t)cum[1] - cum[0]);
+    uint32_t *words = (uint32_t *)out.view.buf;
+    int64_t *shift = (int64_t *)sh.view.buf;
+    uint8_t *escaped = (uint8_t *)es.view.buf;
+    int64_t status = 0;
+    for (Py_ssize_t step = 0; step < PyTuple_GET_SIZE(plan) && status == 0; step++) {
+        PyObject *o_cond, *o_cdf;
+        Py_ssize_t j, k;
+        long long low;
+        condition_t c;
+        buffer_t cdf = {0};
+        int ok = 0;
+        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(plan, step), "OnLOn", &o_cond, &j, &low, &o_cdf, &k)) goto done;
+        if (parse_condition(o_cond, &c, 0) < 0 || get_buffer(o_cdf, &cdf, 0, 'w', "cdf") < 0) goto step_done;
+        if (k < 2 || j < 0 || j >= c.L || COUNT(sh, int64_t) != c.n || COUNT(es, uint8_t) != c.n ||
+            COUNT(cdf, uint32_t) != c.buckets * (k + 1)) {
+            PyErr_SetString(PyExc_ValueError, "encode_box: inconsistent shapes");
+            goto step_done;
+        }
+        if (check_ends(&cdf, NULL, k, "encode_box") == (const uint8_t *)-1 ||
+            check_room(s, COUNT(out, uint32_t), c.n) < 0)
+            goto step_done;
+        const int64_t *coords = (const int64_t *)c.coords.view.buf;
+        const uint32_t *table = (const uint32_t *)cdf.view.buf;
+        int64_t escapes = 0;
+        for (Py_ssize_t i = 0; i < c.n; i++) {
+            int64_t q, b;
+            condition_at(&c, i, &q, &b);
+            shift[i] = q;
+            int64_t symbol = (int64_t)((uint64_t)coords[i * c.L + j] + (uint64_t)q - (uint64_t)low);
+            int escape = symbol < 0 || symbol >= k - 1;
+            escaped[i] = (uint8_t)escape;
+            escapes += escape;
+            symbol = escape ? k - 1 : symbol;
+            const uint32_t *cum = table + b * (k + 1) + symbol;
+            encode_one(s, words, cum[0], (uint64_t)cum[1] - cum[0]);
+        }
+        if (escapes) {
+            if (check_room(s, COUNT(out, uint32_t), 2 * escapes) < 0) goto step_done;
+            for (Py_ssize_t i = 0; i < c.n && status == 0; i++) {
+                if (!escaped[i]) continue;
+                int64_t raw = (int64_t)((uint64_t)coords[i * c.L + j] + (uint64_t)shift[i]);
+                if (raw <= -(INT64_C(1) << 31) || raw >= (INT64_C(1) << 31)) {
+                    status = -1; /* the caller's one-line range error */
+                    break;
+                }
+                uint64_t value = (uint64_t)(raw + (INT64_C(1) << 31));
+                encode_one(s, words, (value >> 16) << (PRECISION - 16), UINT64_C(1) << (PRECISION - 16));
+                encode_one(s, words, (value & 0xFFFF) << (PRECISION - 16), UINT64_C(1) << (PRECISION - 16));
+            }
+        }
+        ok = 1;
+    step_done:
+        release_condition(&c), release(&cdf);
+        if (!ok) goto done;
     }
-    result = PyLong_FromLongLong(escapes);
+    result = PyLong_FromLongLong(status);
 done:
-    release_condition(&c), release(&st), release(&out), release(&cdf), release(&sh);
+    release(&st), release(&out), release(&sh), release(&es);
     return result;
 }
 
@@ -1266,7 +1302,7 @@ done:
 static PyMethodDef methods[] = {
     {"int_matmul", int_matmul, METH_VARARGS, "Integer matrix product, wrapping in 64 bits."},
     {"shift_bucket", shift_bucket, METH_VARARGS, "The box code's shift and phase bucket of one coordinate."},
-    {"encode_coordinate", encode_coordinate, METH_VARARGS, "One coordinate of the box code: condition and coding."},
+    {"encode_box", encode_box, METH_VARARGS, "The box code of all coordinates: conditions, symbols, escapes."},
     {"decode_coordinate", decode_coordinate, METH_VARARGS, "One coordinate of the box code: condition and decoding."},
     {"round_parity", round_parity, METH_VARARGS, "D_n rounding: closest integer rows with a given sum parity."},
     {"nearest_e8", nearest_e8, METH_VARARGS, "Closest point of E8 (at twice its size) to each row."},

@@ -37,6 +37,7 @@ RANK_VERSION = (0, 7, 0)  # the rank code, the box pmf for the rest
 DISTANCE_VERSION = (0, 8, 0)  # the distance code, the box pmf for the rest
 CODER_VERSIONS = (CODER_VERSION, ANCHOR_VERSION, RANK_VERSION, DISTANCE_VERSION)
 _ESCAPE_BIAS = 1 << 31
+ESCAPE_RANGE_ERROR = "latent values out of range: is the input finite and in the model's range?"
 # what constriction raises for words that are not a valid encoding under the given models
 DECODE_ERRORS = (ValueError, RuntimeError, OverflowError, AssertionError)
 
@@ -173,12 +174,10 @@ def encode(tables: CodingTables, lattice: Lattice, coords: np.ndarray, dither_co
         rest = symbol == len(distcode.candidates(lattice, distance_table.shells)[0])
         coords, dither = coords[rest], [d[rest] for d in dither]
     if _fused(encoder, coords, dither):
-        for b, lo, local, j in _order(lattice):
-            condition = _condition(lattice.blocks[b].basis, local, coords, lo, dither[b], nesting, tables.buckets)
-            escapes, shift = encoder.coordinate(condition, j, int(tables.low[j]), tables.pmf(j))
-            if escapes:
-                _, escape = _box_symbols(tables, j, coords[:, j] + shift)
-                _encode_escapes(encoder, coords[escape, j] + shift[escape])
+        plan = tuple((_condition(lattice.blocks[b].basis, local, coords, lo, dither[b], nesting, tables.buckets), j,
+                      int(tables.low[j]), tables.pmf(j)) for b, lo, local, j in _order(lattice))
+        if not encoder.box(plan, len(coords)):
+            raise LtcError(ESCAPE_RANGE_ERROR)
         return encoder.words()
     for j, shift, bucket in _conditions(tables, lattice, coords, dither, nesting):
         symbols, escape = _box_symbols(tables, j, coords[:, j] + shift)
@@ -199,7 +198,7 @@ def _box_symbols(tables: CodingTables, j: int, values: np.ndarray) -> tuple[np.n
 def _encode_escapes(encoder: RangeEncoder, raw: np.ndarray) -> None:
     """Values outside a table's range: two 16-bit words each, after the coordinate's symbols."""
     if np.any(np.abs(raw) >= _ESCAPE_BIAS):
-        raise LtcError("latent values out of range: is the input finite and in the model's range?")
+        raise LtcError(ESCAPE_RANGE_ERROR)
     words = raw + _ESCAPE_BIAS
     encoder.uniform16(np.stack([words >> 16, words & 0xFFFF], axis=1).reshape(-1))
 

@@ -152,16 +152,18 @@ class RangeEncoder:
     def compiled(self) -> bool:
         return self._kernels is not None
 
-    def coordinate(self, condition: tuple, j: int, low: int, table: PmfTable) -> tuple[int, np.ndarray]:
-        """Compiled only: one coordinate of the box code, condition and coding in one call (see
-        `entropy._condition`); (the number of escapes, whose words come next, and every row's shift)."""
-        count = len(condition[0])
-        shift = np.empty(count, dtype=np.int64)
-        self._reserve(count)
-        table.check()
-        escapes = self._kernels.encode_coordinate(self._state, self._out, condition, j, low, table.cdf, table.size,
-                                                  shift)
-        return escapes, shift
+    def box(self, plan: tuple[tuple, ...], count: int) -> bool:
+        """Compiled only: the box code of every coordinate of ``count`` vectors in one call — ``plan`` holds per
+        coordinate, in coding order, ``(condition, j, low, table)`` (see `entropy._condition`) — with each
+        coordinate's escape words after its symbols. False when an escaped value is beyond the escape's 32 bits
+        (the coder is then unusable)."""
+        steps = []
+        for condition, j, low, table in plan:
+            table.check()
+            steps.append((condition, j, low, table.cdf, table.size))
+        self._reserve(3 * count * len(plan))  # a word per symbol at most, two escape symbols per value at most
+        shift, escaped = np.empty(count, dtype=np.int64), np.empty(count, dtype=np.uint8)
+        return self._kernels.encode_box(self._state, self._out, tuple(steps), shift, escaped) == 0
 
     def words(self) -> np.ndarray:
         """The sealed stream so far (the coder may go on after this)."""

@@ -125,3 +125,33 @@ def test_rank_code_margins_ranks_and_points(monkeypatch: pytest.MonkeyPatch, nam
     every[:len(offsets) + 1] = np.arange(len(offsets) + 1)[:count]
     points, points_ref = _both(monkeypatch, candidates.points, every)
     np.testing.assert_array_equal(points, points_ref)
+
+
+def test_box_code_escapes_match_and_out_of_range_is_one_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fused box code writes each coordinate's escape words after its symbols, word for word as the numpy path
+    with constriction does; a value beyond the escape's 32 bits is the same one-line error both ways."""
+    from pathlib import Path
+
+    from ltccodec import codec, keyed, registry
+    from ltccodec.errors import LtcError
+    from ltccodec.randomness import Randomness
+
+    loaded = registry.by_name("golden-e8", dirs=[Path(__file__).parent / "data" / "golden"])
+    tables, lattice = loaded.model.tables, loaded.model.lattice
+    dither_coords, _ = codec.frame_dither(loaded, Randomness.parse("sd"), keyed.DEFAULT_KEY, bytes(16), 0, 300)
+    coords = np.random.default_rng(4).integers(-3, 4, (300, 8))
+    coords[::7, 3] = 1_000_000  # escapes
+    coords[::11, 0] = -70_000
+
+    def words() -> np.ndarray:
+        return entropy.encode(tables, lattice, coords, dither_coords, 1 << 16)
+
+    fast, reference = _both(monkeypatch, words)
+    np.testing.assert_array_equal(fast, reference)
+    back, _ = entropy.decode(tables, lattice, fast, 300, dither_coords, 1 << 16)
+    np.testing.assert_array_equal(back, coords)
+    coords[5, 2] = 1 << 40
+    for setting in ("1", "0"):
+        monkeypatch.setenv("LTC_KERNELS", setting)
+        with pytest.raises(LtcError, match="latent values out of range"):
+            words()
