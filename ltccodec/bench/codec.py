@@ -189,6 +189,11 @@ def scoreboard(rows: Sequence[CodecFigures], cells: Sequence[object], whole: tup
     (``cells``: `bench.cells.CellFigures`) and gap to R(D,0), the lowest E8 SD rate, E8 and Leech speeds, the
     whole-process times of a small file (``whole``: model, encode s, decode s) and the entropy code's share."""
     lines = ["issue 12's figures, this run (targets in brackets; bit/value unless said):"]
+    later = {c.name: c.superseded_by for c in registry.list_models()}
+    if any(later.get(r.model) for r in rows):
+        lines.append("  (superseded models, kept so their streams decode, are left out: `ltc models` names them)")
+    rows = [r for r in rows if not later.get(r.model)]
+    cells = [c for c in cells if not later.get(c.model)]  # type: ignore[attr-defined]
     e8 = [r for r in rows if r.lattice == "E8" and r.randomness == "sd"]
     if cells:
         parts = [f"{c.model.rsplit('-', 1)[-1]} {c.pmf_cost:+.4f} at {c.box_learned:.3f}" for c in
@@ -215,8 +220,9 @@ def scoreboard(rows: Sequence[CodecFigures], cells: Sequence[object], whole: tup
     if whole is not None:
         lines.append(f"  ltc encode / decode of a 32 KiB file, whole process, {whole[0]} [≤ 0.2 s]: "
                      f"{whole[1]:.3f} / {whole[2]:.3f} s")
-    if e8:
-        r = max(e8, key=lambda r: r.vectors)
+    box = [r for r in e8 if r.coder in BOX_CODERS]
+    if box:
+        r = max(box, key=lambda r: r.vectors)
         lines.append(f"  entropy code's share of encode, {r.model} [≤ 20 %]: {100 * r.entropy_share:.1f} % (conditions "
                      f"and range coder; the range coder alone: scripts/coder_share.py)")
     kernels_ran = bool(rows) and rows[0].kernels
