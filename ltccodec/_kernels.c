@@ -112,6 +112,11 @@ static inline void encode_one(uint64_t *st, uint32_t *out, uint64_t left, uint64
     st[E_RANGE] = range;
 }
 
+/* A value in [0, 2^16) at probability 2^-16: constriction's Uniform model over 2^16 values. */
+static inline void encode_u16(uint64_t *st, uint32_t *out, uint64_t value) {
+    encode_one(st, out, value << (PRECISION - 16), UINT64_C(1) << (PRECISION - 16));
+}
+
 /* Every symbol costs at most one word now; held-back words are counted when they are released. */
 static int check_room(const uint64_t *st, Py_ssize_t capacity, Py_ssize_t count) {
     if ((uint64_t)capacity < st[E_POS] + st[E_INVERTED] + (uint64_t)count + 2) {
@@ -185,7 +190,7 @@ static PyObject *encode_uniform16(PyObject *self, PyObject *args) {
             PyErr_SetString(PyExc_ValueError, "encode_uniform16: value out of range");
             goto done;
         }
-        encode_one(s, (uint32_t *)out.view.buf, (uint64_t)v[i] << (PRECISION - 16), UINT64_C(1) << (PRECISION - 16));
+        encode_u16(s, (uint32_t *)out.view.buf, (uint64_t)v[i]);
     }
     result = Py_NewRef(Py_None);
 done:
@@ -357,7 +362,7 @@ static inline int64_t decode_one(uint64_t *st, const uint32_t *words, uint64_t n
     if (quantile >= TOTAL) return -1; /* constriction's "invalid data" */
     /* the symbol x with c[x] <= quantile < c[x + 1] */
     Py_ssize_t lo;
-    if (start != NULL) { /* the last symbol starting at or below the quantile's 2^16-wide slice, then forward */
+    if (start != NULL) { /* the last symbol starting at or below the quantile's slice, then forward */
         lo = start[quantile >> (PRECISION - SLICE_BITS)];
         while (c[lo + 1] <= quantile) lo++;
     } else { /* a binary search whose steps are selects, not branches */
@@ -1122,8 +1127,8 @@ static PyObject *encode_box(PyObject *self, PyObject *args) {
                     break;
                 }
                 uint64_t value = (uint64_t)(raw + (INT64_C(1) << 31));
-                encode_one(s, words, (value >> 16) << (PRECISION - 16), UINT64_C(1) << (PRECISION - 16));
-                encode_one(s, words, (value & 0xFFFF) << (PRECISION - 16), UINT64_C(1) << (PRECISION - 16));
+                encode_u16(s, words, value >> 16);
+                encode_u16(s, words, value & 0xFFFF);
             }
         }
         ok = 1;

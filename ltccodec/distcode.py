@@ -159,9 +159,7 @@ def scores(table: DistanceTable, offsets: np.ndarray, diff: np.ndarray, scale: i
 def counts(table: DistanceTable, offsets: np.ndarray, diff: np.ndarray, scale: int) -> np.ndarray:
     """int64 ``[N, K + 2]``: every vector's counts (candidates in order, the escape last), each ≥ 1, summing to
     2^24."""
-    z = scores(table, offsets, diff, scale)
-    step = (z.max(axis=1, keepdims=True) - z) >> STEP_SHIFT
-    k = step // scale
+    k = _steps(scores(table, offsets, diff, scale), scale)
     padded = np.append(table.exp_table, 0)
     w = padded[np.minimum(k, len(table.exp_table))]
     symbols = w.shape[1] + 1
@@ -170,6 +168,11 @@ def counts(table: DistanceTable, offsets: np.ndarray, diff: np.ndarray, scale: i
     out[:, :-1] = 1 + (w * spread) // w.sum(axis=1, keepdims=True)
     out[:, -1] = (1 << TOTAL_BITS) - out[:, :-1].sum(axis=1)
     return out
+
+
+def _steps(z: np.ndarray, scale: int) -> np.ndarray:
+    """Each candidate's step ``k_j = ⌊(max Z − Z_j) / (256 · scale)⌋`` below the likeliest, from its scores."""
+    return ((z.max(axis=1, keepdims=True) - z) >> STEP_SHIFT) // scale
 
 
 def chunks(count: int) -> Iterable[slice]:
@@ -239,20 +242,18 @@ def bits(table: DistanceTable, lattice: Lattice, candidates_: rankcode.Candidate
     return total, symbol == len(coord_offsets)
 
 
-def _profile(frames: list[tuple[rankcode.Candidates, np.ndarray]], lattice: Lattice, shells: int, quad: np.ndarray,
-             lin: np.ndarray, rounds: int = 200) -> np.ndarray:
+def _profile(frames: list[tuple[rankcode.Candidates, np.ndarray]], indices: list[np.ndarray], lattice: Lattice,
+             shells: int, quad: np.ndarray, lin: np.ndarray, rounds: int = 200) -> np.ndarray:
     """The weight of each step (int64 ``[T]``, ``WEIGHT_ONE`` at 0) that maximizes the likelihood of the chosen
-    candidates under the rounded ``β, γ``; steps never chosen keep a half count."""
+    candidates (``indices``, per frame) under the rounded ``β, γ``; steps never chosen keep a half count."""
     steps = int(16 * 16 * np.log(2)) + 2  # where 2^16 e^(−k/16) falls below 1/2
     start = DistanceTable(shells, quad, lin, np.rint(WEIGHT_ONE * np.exp(-np.arange(steps) / 16.0)).astype(
         np.int64), 0)
-    offsets, coord_offsets = candidates(lattice, shells)
+    offsets, _ = candidates(lattice, shells)
     present, chosen = [], np.zeros(steps + 1)
-    for cand, coords in frames:
-        index = index_of(coords - cand.p, coord_offsets)
+    for (cand, _), index in zip(frames, indices, strict=True):
         for part in chunks(len(index)):
-            z = scores(start, offsets, cand.diff[part], cand.scale)
-            k = np.minimum(((z.max(axis=1, keepdims=True) - z) >> STEP_SHIFT) // cand.scale, steps)
+            k = np.minimum(_steps(scores(start, offsets, cand.diff[part], cand.scale), cand.scale), steps)
             keep = index[part] < len(offsets)
             k = k[keep]
             present.append(np.apply_along_axis(np.bincount, 1, k, minlength=steps + 1)[:, :steps])
@@ -275,9 +276,9 @@ def fit(frames: list[tuple[rankcode.Candidates, np.ndarray]], lattice: Lattice, 
 
     offsets, coord_offsets = candidates(lattice, shells)
     s = torch.from_numpy(offsets.astype(np.float64))
+    indices = [index_of(coords - cand.p, coord_offsets) for cand, coords in frames]
     feats, chosen, escapes, total = [], [], 0, 0
-    for cand, coords in frames:
-        index = index_of(coords - cand.p, coord_offsets)
+    for (cand, _), index in zip(frames, indices, strict=True):
         keep = index < len(offsets)
         escapes, total = escapes + int((~keep).sum()), total + len(index)
         feats.append(torch.from_numpy(cand.diff[keep].astype(np.float64) / cand.scale))
@@ -301,7 +302,7 @@ def fit(frames: list[tuple[rankcode.Candidates, np.ndarray]], lattice: Lattice, 
     beta, gamma = theta.detach().numpy()[: lattice.dim], theta.detach().numpy()[lattice.dim:]
     quad = np.clip(np.rint(beta * (1 << FRAC_BITS)), 1, MAX_QUAD).astype(np.int64)
     lin = np.clip(np.rint(gamma * (1 << FRAC_BITS)), -MAX_LIN, MAX_LIN).astype(np.int64)
-    exp_table = _profile(frames, lattice, shells, quad, lin)
+    exp_table = _profile(frames, indices, lattice, shells, quad, lin)
     escape = int(round(escapes / max(total, 1) * (1 << TOTAL_BITS)))
     table = DistanceTable(shells, quad, lin, exp_table, min(escape, 1 << (TOTAL_BITS - 1)))
     table.validate(lattice)
