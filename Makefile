@@ -1,20 +1,21 @@
-# Every target installs what it needs into .venv first (scripts/setup.sh; a no-op when up to date).
+# Every target installs what it needs into .venv first (scripts/setup.sh; a no-op when up to date). The demos need
+# the codec only (no torch); PESQ in `make demo` comes from the speech-eval extra.
 .PHONY: demo demo-gaussian demo-digits demo-physics test bench bench-speech fuzz lint
 
 demo:
-	bash scripts/setup.sh
+	bash scripts/setup.sh speech-eval
 	bash examples/speech_demo.sh
 
 demo-gaussian:
-	bash scripts/setup.sh
+	bash scripts/setup.sh ""
 	bash examples/gaussian_demo.sh
 
 demo-digits:
-	bash scripts/setup.sh
+	bash scripts/setup.sh ""
 	bash examples/digits_demo.sh
 
 demo-physics:
-	bash scripts/setup.sh
+	bash scripts/setup.sh ""
 	bash examples/physics_demo.sh
 
 test:
@@ -37,8 +38,9 @@ bench-speech:
 # Hostile streams: seeded mutations of the golden streams, decoded in limited workers (FUZZ_MINUTES=10).
 FUZZ_MINUTES ?= 10
 fuzz:
-	bash scripts/setup.sh
-	.venv/bin/ltc bench fuzz --minutes $(FUZZ_MINUTES)
+	bash scripts/setup.sh ""
+	.venv/bin/ltc bench fuzz $$(find tests/data/golden -name '*.ltc' | sort) --models tests/data/golden \
+	  --minutes $(FUZZ_MINUTES)
 
 lint:
 	bash scripts/setup.sh dev

@@ -1,6 +1,7 @@
 """Closed-form rate-distortion-perception bounds for a Gaussian source, and the W2 perception metrics.
 
-Pure numpy/scipy, no model code; `evaluate` draws its reference curves and measures perception with it.
+Pure numpy (scipy only for the W2 of Gaussian fits), no model code; `evaluate` draws its reference curves and
+measures perception with it.
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
 from numpy.typing import ArrayLike, NDArray
 
 FloatOrArray = float | NDArray[np.float64]
@@ -189,6 +189,8 @@ def gaussian_w2_squared(mean1: ArrayLike, cov1: ArrayLike, mean2: ArrayLike, cov
         raise ValueError(
             f"shape mismatch: means {mean1.shape}, {mean2.shape}; covariances {cov1.shape}, {cov2.shape}"
         )
+    import scipy.linalg  # here, not at the top: the bounds need only numpy (`make demo-gaussian` has no scipy)
+
     root1 = scipy.linalg.sqrtm(cov1).real
     cross = scipy.linalg.sqrtm(root1 @ cov2 @ root1).real
     w2 = np.sum((mean1 - mean2) ** 2) + np.trace(cov1 + cov2 - 2 * cross)

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Create .venv in the project root and install ltccodec into it, editable. Safe to run again: it only
-# does what is missing or out of date. Usage: scripts/setup.sh [EXTRAS]   (default: test; e.g. dev)
+# does what is missing or out of date. Usage: scripts/setup.sh [EXTRAS]   (default: test; e.g. dev, speech-eval, "")
+# The codec alone needs no extra; train, test and dev bring torch, which is installed first and pinned.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-extras="${1:-test}"
+extras="${1-test}"
 python="${PYTHON:-python3}"
 venv=.venv
 torch_version=2.13.0
@@ -18,21 +19,29 @@ if ! "$venv/bin/python" -c "" 2>/dev/null; then
     "$python" -m venv "$venv"
 fi
 
-# torch first and pinned: 2.13.0 is the CPU build this machine has; anything looser pulls a multi-GB CUDA build.
-if ! "$venv/bin/python" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$torch_version')" \
-    2>/dev/null; then
+# Extras already installed by an earlier run stay: what is wanted is their union with the requested ones, so
+# `make demo` after `make test` installs nothing. A changed declaration starts the union afresh.
+stamp="$venv/.ltccodec-setup"
+digest="$(cat pyproject.toml scripts/setup.sh ltccodec/_kernels.c | sha256sum | cut -d' ' -f1)"
+read -r stamped_digest stamped_extras 2>/dev/null < "$stamp" || true
+have=""
+[[ "${stamped_digest:-}" == "$digest" ]] && have="${stamped_extras:-}"
+want="$(tr ', ' '\n\n' <<< "$have,$extras" | sed '/^$/d' | sort -u | paste -sd, -)"
+
+# torch first and pinned, only for extras that need it: 2.13.0 is the CPU build this machine has; anything looser
+# pulls a multi-GB CUDA build.
+if [[ ",$want," =~ ,(train|test|dev), ]] && ! "$venv/bin/python" -c \
+    "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$torch_version')" 2>/dev/null; then
     say "installing torch==$torch_version (CPU build)"
     "$venv/bin/python" -m pip install -q "torch==$torch_version"
 fi
 
-# Reinstall only when the package's declaration or the requested extras changed.
-stamp="$venv/.ltccodec-setup"
-want="$(cat pyproject.toml scripts/setup.sh ltccodec/_kernels.c | sha256sum | cut -d' ' -f1) $extras"
-if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]] || [[ ! -x "$venv/bin/ltc" ]] \
-    || ! "$venv/bin/python" -c "import ltccodec" 2>/dev/null; then
-    say "installing ltccodec (editable) with extras [$extras]"
-    "$venv/bin/python" -m pip install -q -e ".[$extras]"
-    echo "$want" > "$stamp"
+# Reinstall only when the package's declaration changed or an extra is missing.
+if [[ "$want" != "$have" || "${stamped_digest:-}" != "$digest" ]] \
+    || [[ ! -x "$venv/bin/ltc" ]] || ! "$venv/bin/python" -c "import ltccodec" 2>/dev/null; then
+    say "installing ltccodec (editable) with extras [$want]"
+    "$venv/bin/python" -m pip install -q -e ".${want:+[$want]}"
+    echo "$digest $want" > "$stamp"
 fi
 # The compiled kernels are optional to the install (pip does not fail without a compiler); say when they are missing.
 if ! "$venv/bin/python" -c "import sys; from ltccodec import kernels; sys.exit(not kernels.built())" 2>/dev/null; then

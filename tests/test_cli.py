@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ltccodec import __version__
-from ltccodec.cli import _report_errors
+from ltccodec.cli.report import report_errors
 from ltccodec.errors import LtcError, UsageError
 
 # The console script installed next to this interpreter, so the tests use the same environment.
@@ -88,7 +88,7 @@ def test_unknown_command_is_a_usage_error() -> None:
 def test_report_errors_gives_one_line_and_an_exit_code(
     error: BaseException, code: int, line: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(SystemExit) as exit_info, _report_errors():
+    with pytest.raises(SystemExit) as exit_info, report_errors():
         raise error
     assert exit_info.value.code == code
     captured = capsys.readouterr()

@@ -176,6 +176,31 @@ def format_comparison(row: CodecFigures, found: list[peers.PeerFigures]) -> str:
     return "\n".join(lines)
 
 
+def default_models() -> list[str]:
+    """What `ltc bench codec` measures when given no names: every installed model whose name says gaussian."""
+    return [c.name for c in registry.list_models() if "gaussian" in c.name]
+
+
+def comparisons(rows: Sequence[CodecFigures], cells: bool = True,
+                progress: Callable[[str], None] = lambda _: None) -> str:
+    """Each row next to the peers at its MSE (`compare`), the whole-process times of a small file with the first
+    row's model and, with ``cells``, the E8 shared-dither models' cells (1,000 vectors) and the closing table of
+    targets (`scoreboard`); superseded models' cells are not measured."""
+    parts = [format_comparison(row, compare(row, progress)) for row in rows]
+    encode_s, decode_s = whole_process(rows[0].model)
+    parts.append(f"whole process, a 32 KiB array with {rows[0].model} (median of 5): "
+                 f"ltc encode {encode_s:.3f} s, ltc decode {decode_s:.3f} s")
+    if cells:
+        from ltccodec.bench.cells import bench_cells
+
+        later = {c.name for c in registry.list_models() if c.superseded_by}
+        e8_sd = [registry.find(r.model) for r in rows
+                 if r.lattice == "E8" and r.randomness == "sd" and r.model not in later]
+        measured = bench_cells(e8_sd, vectors=1000, progress=progress) if e8_sd else []
+        parts.append(scoreboard(rows, measured, (rows[0].model, encode_s, decode_s)))
+    return "\n\n".join(parts)
+
+
 def _dim(row: CodecFigures) -> int:
     return registry.by_name(row.model).card.source_dim
 
@@ -185,10 +210,11 @@ BOX_CODERS = ("0.5.0", "0.6.0")  # the speed rows: the box code (the rank and di
 
 
 def scoreboard(rows: Sequence[CodecFigures], cells: Sequence[object], whole: tuple[str, float, float] | None) -> str:
-    """Issue 12's table, filled from this run: E8 shared-dither models' pmf cost against the ideal cell code
-    (``cells``: `bench.cells.CellFigures`) and gap to R(D,0), the lowest E8 SD rate, E8 and Leech speeds, the
-    whole-process times of a small file (``whole``: model, encode s, decode s) and the entropy code's share."""
-    lines = ["issue 12's figures, this run (targets in brackets; bit/value unless said):"]
+    """The table of the codec's targets (set in issue 12), filled from this run: E8 shared-dither models' pmf cost
+    against the ideal cell code (``cells``: `bench.cells.CellFigures`) and gap to R(D,0), the lowest E8 SD rate, E8
+    and Leech speeds, the whole-process times of a small file (``whole``: model, encode s, decode s) and the entropy
+    code's share."""
+    lines = ["the codec's targets, this run (targets in brackets; bit/value unless said):"]
     later = {c.name: c.superseded_by for c in registry.list_models()}
     if any(later.get(r.model) for r in rows):
         lines.append("  (superseded models, kept so their streams decode, are left out: `ltc models` names them)")

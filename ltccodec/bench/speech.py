@@ -423,6 +423,14 @@ class Setting:
 DEFAULT_SETTINGS = tuple(Setting("speech-z", r, quality=q) for r in ("none", "pd") for q in range(1, 6))
 
 
+def settings_for(models: Sequence[str] = (), randomness: Sequence[str] = ()) -> list[Setting]:
+    """`ltc bench speech`'s settings: each of ``models`` under each of ``randomness`` (default: the model's own),
+    or without models the five rate points of ``speech-z`` under each of ``randomness`` (default none, pd, 4bits)."""
+    if models:
+        return [Setting(m, r) for m in models for r in randomness or (None,)]
+    return [Setting("speech-z", r, quality=q) for r in randomness or ("none", "pd", "4bits") for q in range(1, 6)]
+
+
 @dataclass(frozen=True)
 class LtcCoder:
     """Our codec in-process through `files.encode_file` / `files.decode_file` (fixed nonce, decoder seed 0), with
@@ -706,6 +714,13 @@ def speed(pair: CommandPair, audio: Path, repeats: int = SPEED_REPEATS) -> Speed
 def default_pairs() -> list[CommandPair]:
     """Our default ladder at quality 3 (randomness none) and Opus NB at 8 kbit/s."""
     return [ltc_pair(Setting("speech-z", "none", quality=3)), opus_pair(8.0)]
+
+
+def speed_pairs(settings: Sequence[Setting], ours: bool = True, peers: bool = True) -> list[CommandPair]:
+    """What `ltc bench speech` times: the third of ``settings`` (or its last) with ``ours``, Opus NB at 8 kbit/s
+    with ``peers``."""
+    return ([ltc_pair(settings[min(2, len(settings) - 1)])] if ours and settings else []) + \
+        ([opus_pair(8.0)] if peers else [])
 
 
 def run_speed(pairs: Sequence[CommandPair] | None = None, seconds: float = SPEED_SECONDS,

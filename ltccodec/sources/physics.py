@@ -224,6 +224,20 @@ def load(root: Path | None = None) -> tuple[np.ndarray, np.ndarray, Scaling]:
                                                     tuple(manifest["scaling"]["std"]))
 
 
+def export_test(path: Path, root: Path | None = None) -> int:
+    """Write the prepared test events' standardized features (float32 [N, 16], what the physics models code) to
+    the .npy file ``path``, atomically; returns N."""
+    import io
+
+    from ltccodec.atomic import write_atomic
+
+    _, test, scaling = load(root)
+    buffer = io.BytesIO()
+    np.save(buffer, scaling.standardize(test))
+    write_atomic(path, buffer.getvalue(), overwrite=True)
+    return len(test)
+
+
 @dataclass(frozen=True, eq=False)
 class PhysicsSource:
     """Standardized 16-feature events."""
