@@ -39,8 +39,7 @@ bench-speech:
 FUZZ_MINUTES ?= 10
 fuzz:
 	bash scripts/setup.sh ""
-	.venv/bin/ltc bench fuzz $$(find tests/data/golden -name '*.ltc' | sort) --models tests/data/golden \
-	  --minutes $(FUZZ_MINUTES)
+	.venv/bin/ltc bench fuzz $$(find tests/data/golden -name '*.ltc' | sort) --minutes $(FUZZ_MINUTES)
 
 lint:
 	bash scripts/setup.sh dev

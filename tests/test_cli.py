@@ -37,7 +37,7 @@ def _examples(*command: str) -> list[str]:
 
 
 def test_help_examples_run_as_written(tmp_path: Path) -> None:
-    """Every example in the help of ltc, encode, decode and info runs as printed, in order, in a folder with a
+    """Every example in the help of ltc, encode, decode, info and models runs as printed, in order, in a folder with a
     speech.wav and an x.npy (8 values per row) — as a user would paste them."""
     import os
     import shutil
@@ -53,7 +53,8 @@ def test_help_examples_run_as_written(tmp_path: Path) -> None:
     env = dict(os.environ, PATH=f"{LTC.parent}{os.pathsep}{os.environ['PATH']}")
     env.pop("LTC_KEY", None)
     for folder, lines in [(prepare(tmp_path / "main"), _examples()),
-                          (prepare(tmp_path / "verbs"), _examples("encode") + _examples("decode") + _examples("info"))]:
+                          (prepare(tmp_path / "verbs"),
+                           _examples("encode") + _examples("decode") + _examples("info") + _examples("models"))]:
         for line in lines:
             done = subprocess.run(line, shell=True, cwd=folder, env=env, capture_output=True, text=True, timeout=120)
             assert done.returncode == 0, f"{line}: {done.stderr}"
@@ -61,6 +62,56 @@ def test_help_examples_run_as_written(tmp_path: Path) -> None:
     assert {"speech.ltc", "speech13.ltc", "x.ltc", "piped.ltc", "speech.out.wav", "x.out.npy"} <= made
     assert (tmp_path / "verbs" / "piped.ltc").stat().st_size > 1000
     assert {"speech.ltc", "speech.out.wav"} <= {p.name for p in (tmp_path / "main").iterdir()}
+
+
+def test_help_lists_the_codec_and_the_lab_commands_apart() -> None:
+    result = run("--help")
+    assert result.returncode == 0, result.stderr
+    codec, lab = result.stdout.split("Codec commands:", 1)[1].split("Lab commands", 1)
+    assert [line.split()[0] for line in codec.strip().splitlines()] == ["encode", "decode", "info", "models", "batch",
+                                                                       "data"]
+    assert [line.split()[0] for line in lab.splitlines()[1:] if line.strip()] == ["train", "eval", "bench", "lattices"]
+    assert "Planned" not in result.stdout
+
+
+def test_models_lists_the_defaults_first_and_hides_research_and_superseded_models() -> None:
+    from ltccodec import registry
+
+    listed = run("models")
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0].startswith("speech-z-none-q3 ") and lines[0].endswith("(default for audio input)")
+    assert lines[1].startswith("digits-bw16-sd-q2 ") and lines[1].endswith("(default for image input)")
+    everything = run("models", "--all").stdout.splitlines()
+    assert set(lines) < set(everything) and "listed with --all" in listed.stderr
+    cards = {c.name: c for c in registry.list_models()}
+    for line in lines:
+        card = cards[line.split()[0]]
+        assert not card.superseded_by
+        assert registry.ladder_of(registry.family_of(card)) in registry.LISTED_LADDERS
+    physics = run("models", "physics").stdout.splitlines()
+    assert physics and all(" source=physics " in line for line in physics)
+    assert run("models", "gaussian8-e8-sd").stdout.splitlines() == [
+        line for line in lines if line.startswith("gaussian8-e8-sd-")]
+    research = run("models", "gaussian:16")
+    assert research.returncode == 0 and research.stdout == "" and "--all" in research.stderr
+    assert run("models", "gaussian:16", "--all").stdout.count("source=gaussian:16 ") >= 1
+    nothing = run("models", "no-such-model")
+    assert nothing.returncode == 0 and nothing.stdout == "" and "no installed model matches" in nothing.stderr
+
+
+def test_fuzz_needs_streams_and_finds_their_models(tmp_path: Path) -> None:
+    """An installed package has no tests/ folder: the streams are an argument, their models the installed ones
+    unless --models names a folder."""
+    result = run("bench", "fuzz")
+    assert result.returncode == 2 and "Missing argument 'STREAMS...'" in result.stderr
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    coded = tmp_path / "x.ltc"
+    assert run("encode", str(examples / "gaussian8.npy"), "-o", str(coded), "--model", "gaussian8-e8-sd-l2m",
+               "--nonce", "00" * 16).returncode == 0
+    result = run("bench", "fuzz", str(coded), "--cases", "16", "--jobs", "1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("16 cases from 1 streams") and "error" in result.stdout
 
 
 def test_python_dash_m_runs_the_same_cli() -> None:

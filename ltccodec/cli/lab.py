@@ -403,11 +403,12 @@ def bench_fuzz_command(streams: tuple[str, ...], cases: int | None, minutes: flo
     Prints how many cases decoded to the original's output (same), to another output after an
     edit that recomputed its checks (changed), ended in one clear error, or failed (silent
     change, crash, memory, timeout, output over 4x the original); exits 1 when any failed.
-    In a checkout, the golden streams and their models are in tests/data/golden (make fuzz).
+    In a checkout, `make fuzz` mutates the golden streams (tests/data/golden).
 
     \b
     Example:
-      ltc bench fuzz tests/data/golden/*.ltc --models tests/data/golden --cases 100000
+      ltc bench fuzz tests/data/golden/*.ltc --cases 100000
+      ltc bench fuzz x.ltc --minutes 60 --seed 7
     """
     from pathlib import Path
 
