@@ -88,7 +88,7 @@ def test_decoding_with_one_or_two_threads_gives_the_same_result(models, tmp_path
     np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-6)
 
 
-def test_same_input_key_and_nonce_give_identical_bytes(models):
+def test_same_input_key_and_nonce_give_identical_bytes(models, kernels_mode):
     x = _array(8)
     a = _in_process(models, "test-e8", x, "sd")
     b = _in_process(models, "test-e8", x, "sd")
@@ -99,6 +99,26 @@ def test_same_input_key_and_nonce_give_identical_bytes(models):
     ya = codec.decode(a, dirs=[models])
     yc = codec.decode(c, dirs=[models])
     assert not np.allclose(ya, yc)
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_kernels_and_reference_write_the_same_streams(models, monkeypatch, name):
+    """Every test lattice and coder in every mode: the compiled kernels and the numpy/constriction reference
+    (``LTC_KERNELS=0``) write the same bytes, and each path decodes them to the same values."""
+    from ltccodec import kernels
+
+    if not kernels.built():
+        pytest.skip("the compiled kernels are not built in this install")
+    x = _array(SPECS[name][1], 200)
+    x[::9] *= 4  # some far out: the escape paths
+    for mode in MODES:
+        streams, outputs = [], []
+        for setting in ("1", "0"):
+            monkeypatch.setenv("LTC_KERNELS", setting)
+            streams.append(_in_process(models, name, x, mode))
+            outputs.append(codec.decode(streams[0], seed=7, dirs=[models]))
+        assert streams[0] == streams[1], f"{name} {mode}: the kernels and the reference wrote different bytes"
+        np.testing.assert_array_equal(outputs[0], outputs[1])
 
 
 def test_dither_depends_on_key_nonce_and_frame():
@@ -112,7 +132,7 @@ def test_dither_depends_on_key_nonce_and_frame():
         assert (variant != base).mean() > 0.9
 
 
-def test_python_api_round_trip(models):
+def test_python_api_round_trip(models, kernels_mode):
     x = np.random.default_rng(0).normal(size=(3, 50, 8)).astype(np.float64)
     loaded = registry.by_name("test-e8", dirs=[models])
     data = ltccodec.encode(x, model=loaded, randomness="2bits")
@@ -308,7 +328,7 @@ def test_output_limit(models, tmp_path, stream):
     assert done.returncode == 0, done.stderr.decode()  # 300 vectors of 8 float32 values fit exactly
 
 
-def test_the_payload_bound_admits_real_streams_of_silence(models, tmp_path):
+def test_the_payload_bound_admits_real_streams_of_silence(models, tmp_path, kernels_mode):
     x = np.zeros((20_000, 8), dtype=np.float32)  # the cheapest input there is
     data = _in_process(models, "test-e8", x, "none")
     assert np.allclose(codec.decode(data, dirs=[models]).shape, x.shape)
