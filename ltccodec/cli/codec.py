@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import click
 
-from ltccodec.cli.report import say
+from ltccodec.cli.report import BatchProgress, FrameProgress, say
 from ltccodec.errors import UsageError
 
 KEY_HELP = "Key for the shared dither: a file's bytes (else $LTC_KEY, else the public default key)."
@@ -20,25 +20,6 @@ def _key(key_file: str | None) -> object:
     from ltccodec.keyed import load_key
 
     return load_key(Path(key_file) if key_file else None)
-
-
-class _FrameProgress:
-    """A progress bar over vectors on stderr, shown only for inputs of several frames on a terminal."""
-
-    def __init__(self, what: str):
-        self._what, self._bar = what, None
-
-    def __call__(self, done: int, total: int) -> None:
-        if self._bar is None:
-            from tqdm import tqdm
-
-            self._bar = tqdm(total=total, unit="vec", desc=self._what, file=sys.stderr, leave=False,
-                             disable=not sys.stderr.isatty() or total <= 4096)
-        self._bar.update(done - self._bar.n)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
 
 
 @click.command()
@@ -104,7 +85,7 @@ def encode(input_path: str, output: str, model: str | None, randomness: str | No
     wanted = Randomness.parse(f"nesting{nesting}") if nesting else Randomness.parse(randomness) if randomness \
         else None
     choice = Choice(model, wanted, bitrate, quality)
-    bar = _FrameProgress("encode")
+    bar = FrameProgress("encode")
     stats = files.encode_file(input_path, output, choice, _key(key_file), parse_nonce(nonce) if nonce else None,
                               force, progress=bar, verify=verify, resize=resize, compact=compact)
     bar.close()
@@ -148,7 +129,7 @@ def decode(input_path: str, output: str, key_file: str | None, seed: int | None,
     """
     from ltccodec import files
 
-    bar = _FrameProgress("decode")
+    bar = FrameProgress("decode")
     stats = files.decode_file(input_path, output, _key(key_file), seed, force, progress=bar,
                               max_output_bytes=max_output_bytes, verify=verify)
     bar.close()
@@ -327,7 +308,7 @@ def _run_batch(verb: str, options: dict, sources: tuple[str, ...], output: str, 
                        split_vectors=split_vectors, **options)
     pool = executors.DaskExecutor(scheduler, jobs) if executor == "dask" or scheduler \
         else executors.LocalExecutor(jobs)
-    report = _BatchProgress(len(tasks))
+    report = BatchProgress(len(tasks))
     try:
         summary = batching.run(job, tasks, pool, force=force, progress=report)
     finally:
@@ -343,33 +324,6 @@ def _run_batch(verb: str, options: dict, sources: tuple[str, ...], output: str, 
         say(f"... and {len(summary.failures) - 20} more (see {Path(output) / '.ltc-manifest.sqlite'})")
     if summary.failures:
         raise SystemExit(1)
-
-
-class _BatchProgress:
-    """A bar over files on a terminal; otherwise a log line every 5 seconds."""
-
-    def __init__(self, total: int) -> None:
-        import time
-
-        self._bar, self._last, self._failed, self._clock = None, time.monotonic(), 0, time.monotonic
-        if sys.stderr.isatty():
-            from tqdm import tqdm
-
-            self._bar = tqdm(total=total, unit="file", desc="batch", file=sys.stderr, leave=False)
-
-    def __call__(self, done: int, todo: int, row: object) -> None:
-        self._failed += getattr(row, "status", "ok") != "ok"
-        if self._bar is not None:
-            self._bar.total = todo
-            self._bar.update(done - self._bar.n)
-            self._bar.set_postfix(failed=self._failed, refresh=False)
-        elif self._clock() - self._last >= 5 or done == todo:
-            self._last = self._clock()
-            say(f"batch: {done}/{todo} files, {self._failed} failed")
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
 
 
 @click.group()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import click
 
-from ltccodec.cli.report import say
+from ltccodec.cli.report import TrainingProgress, say
 from ltccodec.errors import LtcError, UsageError
 
 EXIT_MISSING_EXTRA = 1
@@ -120,7 +120,7 @@ def train(config_file: str | None, name: str, out_dir: str, run_dir: str | None,
     from ltccodec import labruns
 
     config = labruns.settings(Path(config_file) if config_file else None, flags)
-    bar = _Bar(config.epochs * config.steps_per_epoch, quiet)
+    bar = TrainingProgress(config.epochs * config.steps_per_epoch, quiet)
     try:
         card = labruns.train_model(config, name, Path(out_dir), Path(run_dir) if run_dir else None, force,
                                    command=" ".join(["ltc", *sys.argv[1:]]), report=bar)
@@ -129,29 +129,6 @@ def train(config_file: str | None, name: str, out_dir: str, run_dir: str | None,
     m = card.metrics[0]
     click.echo(f"{Path(out_dir) / name}.safetensors: {card.training.randomness}, rate {m.rate:.4f} bits/dim (Voronoi "
                f"estimate {m.rate_voronoi:.4f}), MSE {m.mse:.4f}, SW2² {m.sw2:.5f}, {card.training.seconds:.0f} s")
-
-
-class _Bar:
-    """tqdm on stderr showing the running loss terms; a no-op when quiet."""
-
-    def __init__(self, total: int, quiet: bool):
-        from tqdm import tqdm
-
-        self._bar = None if quiet else tqdm(total=total, file=sys.stderr, unit="step", smoothing=0.05)
-        self._seen = 0
-
-    def __call__(self, p: object) -> None:
-        if self._bar is None:
-            return
-        self._bar.update(1)
-        self._seen += 1
-        if self._seen % 20 == 0:
-            self._bar.set_postfix(epoch=p.epoch, rate=f"{p.rate:.3f}", mse=f"{p.mse:.4f}",
-                                  perception=f"{p.perception:.5f}")
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
 
 
 @click.command("eval")
