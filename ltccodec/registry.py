@@ -29,6 +29,9 @@ MODELS_ENV = "LTC_MODELS"
 DEFAULT_FAMILIES = {"audio": "speech-z-q3", "image": "digits-bw16-q2", "array": None}
 # --model SOURCE (a card's declared data source, e.g. `--model physics`): the ladder that codes it
 SOURCE_LADDERS = {"physics": "physics-e8", "digits": "digits-bw16", "speech": "speech-z"}
+# `ltc models` lists these ladders' models by default; the other shipped ladders (scalar Z, BW16 and Leech on Gaussian
+# data, digits on E8) are research comparisons, listed with --all.
+LISTED_LADDERS = frozenset({*SOURCE_LADDERS.values(), "gaussian8-e8"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -141,6 +144,50 @@ def family_of(card: modelfile.ModelCard) -> str:
     token = card.training.randomness
     parts = card.name.split("-")
     return "-".join(p for p in parts if p != token) if token in parts else card.name
+
+
+def kind_of(card: modelfile.ModelCard) -> str:
+    """The input a model codes: "audio", "image" or "array"."""
+    return "audio" if card.framing is not None else "image" if card.image is not None else "array"
+
+
+def defaults(cards: Sequence[modelfile.ModelCard]) -> dict[str, modelfile.ModelCard]:
+    """The model each input kind codes with when no --model is given, as `resolve` picks it (kinds without a default,
+    or whose default family is not installed, are left out)."""
+    chosen = {}
+    for kind, family in DEFAULT_FAMILIES.items():
+        if family is not None and any(family_of(c) == family for c in cards):
+            chosen[kind] = choose_member(family, _default_randomness(family, cards, kind), cards)
+    return chosen
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What `ltc models` shows."""
+
+    cards: tuple[modelfile.ModelCard, ...]  # the default model of each input kind first, then by name
+    default_for: dict[str, str]  # model name -> the input kind it is the default for
+    hidden: int  # models that matched but are superseded or research models (shown with everything=True)
+
+
+def listing(query: str | None = None, everything: bool = False, dirs: Sequence[Path] | None = None) -> Listing:
+    """The installed models that match ``query`` — a data source (``speech``, ``digits``, ``physics``,
+    ``gaussian`` or ``gaussian:8``), an input kind (``audio``, ``image``, ``array``) or a prefix of the name —,
+    defaults first; superseded models (`ModelCard.superseded_by`) and models outside `LISTED_LADDERS` only with
+    ``everything``."""
+    cards = list_models(dirs)
+    default_for = {card.name: kind for kind, card in defaults(cards).items()}
+    wanted = [c for c in cards if query is None or _matches(c, query.lower())]
+    shown = [c for c in wanted if everything or c.name in default_for
+             or (not c.superseded_by and ladder_of(family_of(c)) in LISTED_LADDERS)]
+    kinds = list(DEFAULT_FAMILIES)
+    shown.sort(key=lambda c: (kinds.index(default_for[c.name]) if c.name in default_for else len(kinds), c.name))
+    return Listing(tuple(shown), default_for, len(wanted) - len(shown))
+
+
+def _matches(card: modelfile.ModelCard, query: str) -> bool:
+    kind = kind_of(card)
+    return query in (card.source, card.source.split(":")[0], kind, kind + "s") or card.name.startswith(query)
 
 
 def ladders_for(dim: int, dirs: Sequence[Path] | None = None) -> list[str]:
