@@ -140,3 +140,11 @@ def test_the_base_install_declares_no_lab_dependency() -> None:
     assert not names & {"torch", "matplotlib", "scipy"}
     assert "torch==2.13.0" in project["optional-dependencies"]["train"]
     assert any("train" in dep for dep in project["optional-dependencies"]["test"])
+
+
+def test_nothing_in_the_library_imports_the_command_line() -> None:
+    """The CLI sits on top: `cli -> {files, batch, registry, lab}`, never the other way (`python -m ltccodec` aside)."""
+    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "ltccodec").rglob("*.py")
+                 if "cli" not in p.relative_to(ROOT / "ltccodec").parts[:1] and p.name != "__main__.py"
+                 and ("ltccodec.cli" in p.read_text() or "from ltccodec import cli" in p.read_text())]
+    assert offenders == []
