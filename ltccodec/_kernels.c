@@ -4,11 +4,11 @@
    - The range coder: constriction 0.5's queue coder (RangeEncoder<u32, u64>, models at 24-bit precision)
      re-implemented word for word: same state update, same carry handling ("inverted" words held back until the
      carry is known), same sealing (docs/FORMAT.md spells it out). It codes against the left-cumulative rows that
-     constriction's `Categorical(perfect=False)` makes from our dyadic pmfs (`rangecoder.PmfTable.cdf`).
-   - The box code of one coordinate, condition and coding fused (`entropy._condition`).
+     constriction's `Categorical(perfect=False)` makes from our dyadic pmfs (`coding.rangecoder.PmfTable.cdf`).
+   - The box code of one coordinate, condition and coding fused (`coding.box.condition`).
    - Closest points of E8, D_n, Barnes–Wall and Leech, the same IEEE operations in the same order as the numpy
      rules (compiled with -ffp-contract=off: no fused multiply-add), and sparse integer products.
-   - The rank code's per-vector scan of its candidates (`rankcode.Candidates`).
+   - The distance code's per-vector tables (`coding.distance.VectorTables`).
 
    Calling convention: the Python side passes C-contiguous buffers of the stated element types (checked by their
    buffer format) and keeps a coder's state in a small uint64 array between calls. Every index read from a buffer
@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define KERNELS_VERSION 13
+#define KERNELS_VERSION 14
 #define PRECISION 24
 #define TOTAL (UINT64_C(1) << PRECISION)
 #define WORD_BITS 32
@@ -778,125 +778,6 @@ done:
     return result;
 }
 
-/* ---- the rank code (ltccodec/rankcode.py) without materializing every vector's candidate keys ----
-   Candidate j ≥ 1 (shell vector j − 1) has the distance key d_j = scale·|s|² − 2⟨diff, s⟩ (integers far below 2^53,
-   exact in doubles, as in numpy), candidate 0 (p) has 0; the sort key is d_j·W + j (W = K + 1), so keys are
-   distinct and rank = the number of smaller keys. */
-#define RANK_MAX_SHELL 1024
-
-/* The shell's distance keys of one vector, as doubles (exact integers: the caller bounds |diff|). The products are
-   exact whatever the vector width, so the AVX2 clone (picked at load time where the CPU has it) gives the same. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-__attribute__((target_clones("avx2", "default")))
-#endif
-static void rank_distances(const int64_t *diff, Py_ssize_t L, const double *shell_t, const double *norms, Py_ssize_t K,
-                           double *d) {
-    for (Py_ssize_t j = 0; j < K; j++) d[j] = 0.0;
-    for (Py_ssize_t t = 0; t < L; t++) {
-        double v = (double)diff[t];
-        const double *row = shell_t + t * K;
-        for (Py_ssize_t j = 0; j < K; j++) d[j] += v * row[j];
-    }
-    for (Py_ssize_t j = 0; j < K; j++) d[j] = norms[j] - 2.0 * d[j];
-}
-
-static double least_of(const double *d, Py_ssize_t K) { /* four running minima: no 240-long dependency chain */
-    double m[4] = {d[0], d[0], d[0], d[0]};
-    for (Py_ssize_t j = 0; j < K; j++) m[j & 3] = d[j] < m[j & 3] ? d[j] : m[j & 3];
-    double a = m[0] < m[1] ? m[0] : m[1], b = m[2] < m[3] ? m[2] : m[3];
-    return a < b ? a : b;
-}
-
-/* rank_scan(diff i64[N*L], shell_t f64[L*K], norms f64[K] (scale·|s|²), mode, given i64[N], out i64[N], margin i64[N])
-   Every mode writes the margin (the least distance key of the shell); mode 1: given = candidate index (−1 for
-   none) -> out = rank (K + 1 for none); mode 2: given = rank -> out = candidate index (−1 for rank K + 1).
-   Candidate j ≥ 1 has distance key d = scale·|s|² − 2⟨diff, s⟩ for shell vector j − 1, candidate 0 has 0, and
-   candidates are ranked by (d, j): rankcode's keys d·(K + 1) + j. */
-static PyObject *rank_scan(PyObject *self, PyObject *args) {
-    PyObject *o_diff, *o_shell, *o_norms, *o_given, *o_out, *o_margin, *result = NULL;
-    int mode;
-    buffer_t diff = {0}, shell = {0}, norms = {0}, given = {0}, out = {0}, margin = {0};
-    if (!PyArg_ParseTuple(args, "OOOiOOO", &o_diff, &o_shell, &o_norms, &mode, &o_given, &o_out, &o_margin)) return NULL;
-    if (get_buffer(o_diff, &diff, 0, 'i', "diff") < 0 || get_buffer(o_shell, &shell, 0, 'd', "shell") < 0 ||
-        get_buffer(o_norms, &norms, 0, 'd', "norms") < 0 || get_buffer(o_given, &given, 0, 'i', "given") < 0 ||
-        get_buffer(o_out, &out, 1, 'i', "out") < 0 || get_buffer(o_margin, &margin, 1, 'i', "margin") < 0)
-        goto done;
-    Py_ssize_t K = COUNT(norms, double), n = COUNT(margin, int64_t);
-    Py_ssize_t L = K > 0 ? COUNT(shell, double) / K : 0;
-    if (K < 1 || K > RANK_MAX_SHELL || L < 1 || mode < 0 || mode > 2 || COUNT(shell, double) != L * K ||
-        COUNT(diff, int64_t) != n * L || COUNT(given, int64_t) != n || COUNT(out, int64_t) != n) {
-        PyErr_SetString(PyExc_ValueError, "rank_scan: inconsistent shapes");
-        goto done;
-    }
-    const double *sh = (const double *)shell.view.buf, *nm = (const double *)norms.view.buf;
-    double reach = 0.0; /* every |d| ≤ max norm + 2·Σ_t |diff_t|·max|s|: bounded below 2^51 to stay exact */
-    for (Py_ssize_t j = 0; j < K; j++) reach = fabs(nm[j]) > reach ? fabs(nm[j]) : reach;
-    double shell_max = 0.0;
-    for (Py_ssize_t t = 0; t < L * K; t++) shell_max = fabs(sh[t]) > shell_max ? fabs(sh[t]) : shell_max;
-    const int64_t *dd = (const int64_t *)diff.view.buf, *in = (const int64_t *)given.view.buf;
-    int64_t *o = (int64_t *)out.view.buf, *mg = (int64_t *)margin.view.buf;
-    double d[RANK_MAX_SHELL];
-    Py_ssize_t width = K + 1;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        const int64_t *row = dd + i * L;
-        double spread = 0.0;
-        for (Py_ssize_t t = 0; t < L; t++) spread += fabs((double)row[t]);
-        if (!(reach + 2.0 * spread * shell_max < 2251799813685248.0)) {
-            PyErr_SetString(PyExc_ValueError, "rank_scan: candidate distances out of range");
-            goto done;
-        }
-        rank_distances(row, L, sh, nm, K, d);
-        double least = least_of(d, K);
-        mg[i] = (int64_t)least;
-        if (mode == 1) {
-            int64_t index = in[i];
-            if (index < -1 || index >= width) {
-                PyErr_SetString(PyExc_ValueError, "rank_scan: candidate index out of range");
-                goto done;
-            }
-            if (index < 0) {
-                o[i] = width;
-                continue;
-            }
-            /* candidates before (d_m, m): smaller d, or equal d and a smaller index; candidate 0 has d = 0 */
-            double mine = index ? d[index - 1] : 0.0;
-            int64_t rank = index ? (0.0 <= mine) : 0, m = index - 1; /* p (d = 0, index 0), then the shell */
-            for (Py_ssize_t j = 0; j < K; j++) rank += (d[j] < mine) | ((d[j] == mine) & (j < m));
-            o[i] = rank;
-        } else if (mode == 2) {
-            int64_t rank = in[i];
-            if (rank < 0 || rank > width) {
-                PyErr_SetString(PyExc_ValueError, "rank_scan: rank out of range");
-                goto done;
-            }
-            if (rank == width) {
-                o[i] = -1;
-                continue;
-            }
-            /* walk up the (d, index) order rank + 1 times from below everything (ranks are small at low rate; a
-               far rank costs K per step, and is rare) */
-            double prev_d = -INFINITY;
-            int64_t prev_j = -1, found = -1;
-            for (int64_t step = 0; step <= rank; step++) {
-                double best_d = INFINITY;
-                int64_t best_j = INT64_MAX;
-                for (Py_ssize_t j = 0; j < width; j++) {
-                    double dj = j ? d[j - 1] : 0.0;
-                    int after = dj > prev_d || (dj == prev_d && j > prev_j);
-                    int before = dj < best_d || (dj == best_d && j < best_j);
-                    if (after && before) best_d = dj, best_j = j;
-                }
-                prev_d = best_d, prev_j = best_j, found = best_j;
-            }
-            o[i] = found;
-        }
-    }
-    result = Py_NewRef(Py_None);
-done:
-    release(&diff), release(&shell), release(&norms), release(&given), release(&out), release(&margin);
-    return result;
-}
-
 /* nearest_e8(z f64[B*8], out f64[B*8]): E8 at twice its size, 2D8 ∪ (2D8 + 1); the closer of the two cosets'
    points, the even coset on ties. */
 static PyObject *nearest_e8(PyObject *self, PyObject *args) {
@@ -976,7 +857,7 @@ static inline int64_t floor_div(int64_t a, int64_t d, double inv) {
     return (a % d != 0 && a < 0) ? q - 1 : q;
 }
 
-/* The box code's condition for one coordinate (entropy._shift_and_bucket): given as the tuple
+/* The box code's condition for one coordinate (coding.box.shift_and_bucket): given as the tuple
    (coords i64[N*L], L, first, column i64[m], dither i64[N*D], D, dcol, nesting, den, buckets), with
    num = nesting·(coords[:, first:first+m] @ column) + dither[:, dcol], the shift ⌊num/den⌋ (plus one when the
    nearest of `buckets` phase buckets wraps) and that bucket. */
@@ -1064,7 +945,7 @@ done:
 }
 
 /* The box code of a block of coordinates in one call, in coding order: plan is a tuple of (condition, j, low, cdf,
-   K) per coordinate (see entropy._condition); for each, the N symbols k_j + shift − low (the escape K − 1 outside
+   K) per coordinate (see coding.box.condition); for each, the N symbols k_j + shift − low (the escape K − 1 outside
    [0, K − 1)) against row `bucket` of cdf, then each escaped row's k_j + shift + 2^31 as two uniform 16-bit symbols
    (high half first). Returns 0, or −1 when an escaped value is outside (−2^31, 2^31) (the stream is then unusable).
    shift is scratch, i64[N]; escaped u8[N] likewise.
@@ -1193,7 +1074,7 @@ done:
     return result;
 }
 
-/* ---- the distance code (ltccodec/distcode.py): every vector's 24-bit cumulative table ----
+/* ---- the distance code (ltccodec/coding/distance.py): every vector's 24-bit cumulative table ----
    Z_j = Σ_t s_jt·a_t − norm_j with a_t = 2·quad_t·diff_t + lin_t·scale (exact in doubles: the caller's bound),
    k_j = ((max Z − Z_j) >> 8) / scale, w_j = exp_table[k_j] (0 past its end), counts 1 + ⌊w_j·spread / Σw⌋ and the
    escape the rest of 2^24; the cumulatives ⌊C_s (2^24 − M) / 2^24⌋ + s of PmfTable at 24 bits. */
@@ -1311,7 +1192,6 @@ static PyMethodDef methods[] = {
     {"decode_coordinate", decode_coordinate, METH_VARARGS, "One coordinate of the box code: condition and decoding."},
     {"round_parity", round_parity, METH_VARARGS, "D_n rounding: closest integer rows with a given sum parity."},
     {"nearest_e8", nearest_e8, METH_VARARGS, "Closest point of E8 (at twice its size) to each row."},
-    {"rank_scan", rank_scan, METH_VARARGS, "The rank code's margins, ranks or candidates, per vector."},
     {"distance_cdf", distance_cdf, METH_VARARGS, "The distance code's 24-bit cumulative table of each vector."},
     {"nearest_bw16", nearest_bw16, METH_VARARGS, "Closest point of Barnes-Wall BW16 (native frame) to each row."},
     {"nearest_leech", nearest_leech, METH_VARARGS, "Closest point of the Leech lattice (native frame) to each row."},

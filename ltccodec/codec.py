@@ -10,6 +10,7 @@ dither and tables from integers only; its private dither comes from OS randomnes
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import struct
@@ -17,30 +18,36 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO
 
 import numpy as np
 
 from ltccodec import compact as compact_format
-from ltccodec import container, distcode, entropy, framing, keyed
-from ltccodec.container import AudioInfo, Header, ImageInfo, Kind, ModeCode
-from ltccodec.distcode import DistanceTable
+from ltccodec import container, framing, keyed
+from ltccodec.coding import DECODE_ERRORS, FrameDither
+from ltccodec.coding import frame as frame_coding
+from ltccodec.container import AudioInfo, CoderCode, End, Frame, Header, ImageInfo, Kind, ModeCode
 from ltccodec.errors import LtcError, UsageError
 from ltccodec.lattice.dither import coset_dither_native
 from ltccodec.media import Audio, FileFormat, Image, ImageFormat, SampleFormat, fit_length, resample
 from ltccodec.randomness import Mode, Randomness
-from ltccodec.rankcode import RankTable
 from ltccodec.registry import LoadedModel, by_name, by_path, is_path
 
 SD_GRID = 1 << 16  # shared dither of SD is drawn on Λ / 2^16: a fixed-point grid both sides reproduce
-FRAME_VECTORS = 4096
+FRAME_VECTORS = container.MAX_FRAME_VECTORS
 COMPACT_ITEMS = compact_format.MAX_ITEMS
 MAX_OUTPUT_ENV = "LTC_MAX_OUTPUT"
 DEFAULT_MAX_OUTPUT = 1 << 33  # 8 GiB of decoded values unless the user allows more
-CODER_SLACK_BITS = 64  # a range coder may end a frame a little under its symbols' summed information
+# A frame's payload must hold its vectors' least cost: count · least ≤ 8 · payload bytes + CODER_SLACK_BITS (the
+# range coder writes at least its symbols' information; the slack covers the compact profile's cut end)
+CODER_SLACK_BITS = 32
+# What the guard leaves: decoded float32 bytes per stream byte, at most, for every shipped model (docs/FORMAT.md;
+# tests/test_hostile.py checks it). The lowest-rate Gaussian models honestly code 4,096 vectors in a few bytes.
+MAX_EXPANSION = 5100
 Progress = Callable[[int, int], None]
 _MODE_CODES = {Mode.DETERMINISTIC: ModeCode.NONE, Mode.PRIVATE: ModeCode.PRIVATE, Mode.QUANTIZED: ModeCode.QUANTIZED,
                Mode.SHARED: ModeCode.SHARED}
+_CODER_CODES = {"box": CoderCode.BOX, "distance": CoderCode.DISTANCE}
 
 
 def nesting_of(randomness: Randomness) -> int:
@@ -49,23 +56,15 @@ def nesting_of(randomness: Randomness) -> int:
 
 
 def frame_dither(loaded: LoadedModel, randomness: Randomness, key: keyed.Key, nonce: bytes, frame: int,
-                 count: int) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """(integer dither coordinates of a·u, float dither u) of one frame, or (None, None)."""
-    coords, u, _ = frame_dither_native(loaded, randomness, key, nonce, frame, count)
-    return coords, u
-
-
-def frame_dither_native(loaded: LoadedModel, randomness: Randomness, key: keyed.Key, nonce: bytes, frame: int,
-                        count: int, with_coords: bool = True) -> tuple[np.ndarray | None, np.ndarray | None,
-                                                                      list[np.ndarray] | None]:
-    """`frame_dither`, and the dither's native coordinates per block (what the coder conditions on), or Nones;
-    ``with_coords=False`` leaves out the integer coordinates (None), which a coder given the natives never reads."""
+                 count: int) -> tuple[np.ndarray | None, FrameDither]:
+    """(the float dither ``u`` ``[count, L]`` or None, the dither as the coder conditions on it) of one frame."""
     a = nesting_of(randomness)
-    if a == 1:
-        return None, None, None
     lattice = loaded.model.lattice
+    if a == 1:
+        return None, FrameDither.none(lattice, count)
     digits = keyed.dither_digits(key, nonce, frame, count, lattice.dim, a)
-    return coset_dither_native(lattice, digits, a, with_coords)
+    _, u, native = coset_dither_native(lattice, digits, a, with_coords=False)
+    return u, FrameDither(tuple(native), a)
 
 
 ModelArg = str | Path | LoadedModel
@@ -98,6 +97,10 @@ def encode_to(array: np.ndarray, out: BinaryIO, model: ModelArg, randomness: str
     loaded = _loaded(model)
     if loaded.card.framing is not None:
         raise UsageError(f"model {loaded.name} codes audio; give it an audio file (or use `encode_audio`)")
+    if loaded.card.image is not None:
+        height, width, _ = loaded.card.image
+        raise UsageError(f"model {loaded.name} codes {width}×{height} images; give it image files (or use "
+                         "`encode_images`)")
     data = check_array(array, loaded.card.source_dim)
     flat = data.reshape(-1, loaded.card.source_dim)
     return _encode_vectors(flat, None, out, loaded, _randomness(randomness), key, nonce, frame_vectors, progress,
@@ -158,34 +161,40 @@ def _encode_vectors(flat: np.ndarray, gains: np.ndarray | None, out: BinaryIO, l
             keyed.new_nonce()[:compact_format.NONCE_BYTES]
         frame_vectors = len(flat)
     nonce = nonce if nonce is not None else keyed.new_nonce()
+    header = make_header(loaded, rand, key, nonce, kind, len(flat), frame_vectors, dtype, shape, audio, image)
     coded = encode_frames(flat, gains, loaded, rand, key, nonce, 0, frame_vectors, progress, shortest=compact)
-    header = make_header(loaded, rand, key, nonce, kind, dtype, shape, len(flat), frame_vectors,
-                         [frame for frame, _ in coded], audio, image)
     if compact:
-        out.write(compact_format.pack(header, coded[0][1]))
+        out.write(compact_format.pack(header, coded[0].payload, coded[0].symbols))
     else:
-        container.write(header, [payload for _, payload in coded], out)
+        container.write(header, coded, out)
     return header
 
 
-def make_header(loaded: LoadedModel, rand: Randomness, key: keyed.Key, nonce: bytes, kind: Kind, dtype: str,
-                shape: tuple[int, ...], vectors: int, frame_vectors: int, frames: Sequence[container.Frame],
-                audio: AudioInfo | None = None, image: ImageInfo | None = None) -> Header:
-    """The header of a stream whose frames were coded (perhaps in parts) with `encode_frames`."""
-    return Header(loaded.name, bytes.fromhex(loaded.card.sha256), _MODE_CODES[rand.mode], nesting_of(rand), nonce,
-                  keyed.key_check(key, nonce), entropy.CODER_ID,
-                  coder_version(loaded), kind, dtype, shape,
-                  loaded.card.source_dim, loaded.card.latent_dim, vectors, frame_vectors, tuple(frames), audio,
-                  image=image)
+def make_header(loaded: LoadedModel, rand: Randomness, key: keyed.Key, nonce: bytes, kind: Kind, vectors: int,
+                frame_vectors: int, dtype: str = "float32", shape: tuple[int, ...] = (), audio: AudioInfo | None = None,
+                image: ImageInfo | None = None) -> Header:
+    """The header of a stream whose frames are coded (perhaps in parts) with `encode_frames`. It is checked as the
+    decoder checks it (the container's field checks, kind against the model), so no encoder writes a stream its
+    decoder refuses."""
+    header = Header(loaded.name, bytes.fromhex(loaded.card.sha256), _CODER_CODES[loaded.card.coder],
+                    _MODE_CODES[rand.mode], nesting_of(rand), nonce, keyed.key_check(key, nonce), kind,
+                    loaded.card.source_dim, loaded.card.latent_dim, frame_vectors, vectors,
+                    dtype if kind is Kind.ARRAY else "float32", shape if kind is Kind.ARRAY else (), audio, image)
+    try:
+        container.read_header(io.BytesIO(container.pack_header(header)))
+        check_kind(kind, loaded, image)
+    except LtcError as error:
+        raise UsageError(f"this input cannot be coded with model {loaded.name}: {error}") from None
+    return header
 
 
 def encode_frames(flat: np.ndarray, gains: np.ndarray | None, loaded: LoadedModel, rand: Randomness,
                   key: keyed.Key, nonce: bytes, first: int = 0, frame_vectors: int = FRAME_VECTORS,
-                  progress: Progress | None = None, shortest: bool = False) -> list[tuple[container.Frame, bytes]]:
-    """Code the vectors ``flat`` ``[V, n]`` as frames ``first, first + 1, ...`` of a stream: each frame's
-    table entry and payload. Frames are independent, so a long array may be coded in parts (each starting at
-    a frame boundary) by different processes and the parts' frames concatenated. ``shortest``: payloads in the
-    compact profile's form (`compact.shortest_end`)."""
+                  progress: Progress | None = None, shortest: bool = False) -> list[Frame]:
+    """Code the vectors ``flat`` ``[V, n]`` as frames ``first, first + 1, ...`` of a stream. Frames are
+    independent, so a long array may be coded in parts (each starting at a frame boundary) by different processes
+    and the parts' frames concatenated. ``shortest``: payloads in the compact profile's form
+    (`compact.shortest_end`)."""
     coded = []
     with np.errstate(all="ignore"):  # values too large for the model end in the coder's one-line range error
         for index, start in enumerate(range(0, len(flat), frame_vectors)):
@@ -198,41 +207,34 @@ def encode_frames(flat: np.ndarray, gains: np.ndarray | None, loaded: LoadedMode
 
 
 def _encode_frame(vectors: np.ndarray, gains: np.ndarray | None, loaded: LoadedModel, rand: Randomness,
-                  key: keyed.Key, nonce: bytes, index: int, shortest: bool = False) -> tuple[container.Frame, bytes]:
+                  key: keyed.Key, nonce: bytes, index: int, shortest: bool = False) -> Frame:
     """Code frame ``index``: its vectors ``[V, n]`` and, for audio, their gains ``[V, B]``; ``shortest``: the
     payload ends as early as the compact profile allows."""
-    tables, lattice = loaded.model.tables, loaded.model.lattice
-    assert tables is not None
+    coder = loaded.model.coder
+    assert coder is not None
     x = np.ascontiguousarray(vectors, dtype=np.float32)
-    dither_coords, u, native = frame_dither_native(loaded, rand, key, nonce, index, len(x), with_coords=False)
+    u, dither = frame_dither(loaded, rand, key, nonce, index, len(x))
     side = None
     if gains is not None:  # audio: silent frames send their gains only
         side = framing.gain_deltas(gains, loaded.card.framing)
         coded = ~framing.silent(gains, loaded.card.framing)
-        x = x[coded]
-        if u is not None:
-            u, native = u[coded], [d[coded] for d in native]
+        x, dither = x[coded], dither.rows(coded)
+        u = None if u is None else u[coded]
     coords = loaded.model.to_symbols(x, u)
-    anchor, ranks, distances = loaded.card.anchor, _rank_table(loaded, coder_version(loaded)), \
-        _distance_table(loaded, coder_version(loaded))
-    words = entropy.encode(tables, lattice, coords, dither_coords, nesting_of(rand), side, loaded.model.gain_counts,
-                           anchor, ranks, dither_native=native, distance_table=distances)
-    payload = words.astype("<u4").tobytes()
+    payload = frame_coding.encode(coder, coords, dither, side, loaded.model.gain_counts).astype("<u4").tobytes()
     if shortest:  # arrays and images only: no side symbols
-        assert side is None
-        nesting = nesting_of(rand)
 
         def decodes_same(candidate: bytes) -> bool:
             try:
-                decoded, _ = entropy.decode(tables, lattice, np.frombuffer(candidate, dtype="<u4"), len(coords),
-                                            dither_coords, nesting, anchor=anchor, rank_table=ranks,
-                                            dither_native=native, distance_table=distances)
-            except entropy.DECODE_ERRORS:
+                decoded, _ = frame_coding.decode(coder, np.frombuffer(candidate, dtype="<u4"), len(coords), dither)
+            except DECODE_ERRORS:
                 return False
             return bool(np.array_equal(decoded, coords))
 
         payload = compact_format.shortest_end(payload, decodes_same)
-    return container.Frame(len(payload), zlib.crc32(payload), _symbol_check(coords, side)), payload
+    if len(vectors) * least_bits(loaded) > 8 * (len(payload) + -len(payload) % 4) + CODER_SLACK_BITS:
+        raise LtcError(f"frame {index} coded in fewer bits than its vectors' least cost: a coder fault, please report")
+    return Frame(index, len(vectors), _symbol_check(coords, side), payload)
 
 
 @dataclass(frozen=True, eq=False)
@@ -273,15 +275,11 @@ def decode_stream(stream: BinaryIO, key: keyed.Key | None = None, seed: int | No
 def open_stream(stream: BinaryIO, key: keyed.Key | None = None, dirs: Sequence[Path] | None = None,
                 max_output_bytes: int | None = None, model: LoadedModel | None = None) -> StreamReader:
     """Read and check a stream's header against its model, the key and the size limits (see `decode_stream`);
-    the payload is left for the returned reader. ``model``: the model already in hand (it must be the one the
+    the frames are left for the returned reader. ``model``: the model already in hand (it must be the one the
     header names), instead of looking it up."""
-    header, stream = _read_header(stream, dirs, model)
-    if header.coder_id != entropy.CODER_ID or header.coder_version not in entropy.CODER_VERSIONS:
-        known = " and ".join("v" + ".".join(map(str, v)) for v in entropy.CODER_VERSIONS)
-        raise LtcError(f"stream written with coder {header.coder_id} v{'.'.join(map(str, header.coder_version))}, "
-                       f"this ltc has {entropy.CODER_ID} {known}")
+    header, stream, compact = _read_header(stream, dirs, model)
     key = key or keyed.DEFAULT_KEY
-    if header.seal_prefix is None:  # compact streams check the key with everything else, in their seal
+    if compact is None:  # compact streams check the key with everything else, in their seal
         keyed.verify_key(key, header.nonce, header.key_check)
     if model is None:
         loaded = by_name(header.model_name, header.model_sha256, dirs)
@@ -291,31 +289,33 @@ def open_stream(stream: BinaryIO, key: keyed.Key | None = None, dirs: Sequence[P
         raise LtcError(f"the stream was coded with model {header.model_name}, not {model.name}")
     if (loaded.card.source_dim, loaded.card.latent_dim) != (header.source_dim, header.latent_dim):
         raise LtcError("the stream's dimensions do not match its model (corrupt file)")
-    if (header.kind is Kind.AUDIO) != (loaded.card.framing is not None) or (header.kind is Kind.IMAGE) != (
-            loaded.card.image is not None) or (header.image is not None and (
-            header.image.height, header.image.width, header.image.channels) != loaded.card.image):
-        raise LtcError("the stream's kind does not match its model (corrupt file)")
+    if header.coder is not _CODER_CODES[loaded.card.coder]:
+        raise LtcError(f"the stream's coder ({header.coder.name.lower()}) is not its model's ({loaded.card.coder}): "
+                       "corrupt file")
+    check_kind(header.kind, loaded, header.image)
     _check_output_size(header, max_output_bytes)
-    _check_payload_can_hold(header, loaded)
-    try:
-        payload_start: int | None = stream.tell()
-    except OSError:  # a pipe: frames are read in order only
-        payload_start = None
-    return StreamReader(stream, header, loaded, key, payload_start)
+    return StreamReader(stream, header, loaded, key, compact)
+
+
+def check_kind(kind: Kind, loaded: LoadedModel, image: ImageInfo | None = None) -> None:
+    """`LtcError` unless a stream of ``kind`` (and ``image`` size) is what ``loaded`` codes: encoder and decoder
+    both ask, so no encoder writes a stream its decoder refuses."""
+    if (kind is Kind.AUDIO) != (loaded.card.framing is not None) or (kind is Kind.IMAGE) != (
+            loaded.card.image is not None) or (image is not None and (
+            image.height, image.width, image.channels) != loaded.card.image):
+        raise LtcError("the stream's kind does not match its model (corrupt file)")
 
 
 def _read_header(stream: BinaryIO, dirs: Sequence[Path] | None = None,
-                 model: LoadedModel | None = None) -> tuple[Header, BinaryIO]:
-    """The header of a full or compact stream, and the stream its frames are read from."""
+                 model: LoadedModel | None = None) -> tuple[Header, BinaryIO, Frame | None]:
+    """The header of a full or compact stream, the stream its frames are read from, and a compact stream's one
+    frame (None for a full stream)."""
     lead = stream.read(len(compact_format.MAGIC))
     if lead == compact_format.MAGIC:  # the compact profile: one small frame, read whole
-        header, payload = compact_format.parse(lead + stream.read(container.MAX_FRAME_BYTES + 1),
-                                               lambda found: _compact_model(found, dirs, model),
-                                               lambda facts: (entropy.CODER_ID,
-                                                              entropy.version_for(facts.anchor, facts.rank,
-                                                                                  facts.distance)))
-        return header, io.BytesIO(payload)
-    return container.read_header(_Prefixed(lead, stream)), stream
+        header, frame = compact_format.parse(lead + stream.read(container.MAX_FRAME_BYTES + 1),
+                                             lambda found: _compact_model(found, dirs, model))
+        return header, stream, frame
+    return container.read_header(_Prefixed(lead, stream)), stream, None
 
 
 def _compact_model(found: int, dirs: Sequence[Path] | None, model: LoadedModel | None) -> compact_format.ModelFacts:
@@ -328,9 +328,13 @@ def _compact_model(found: int, dirs: Sequence[Path] | None, model: LoadedModel |
         if compact_format.model_id(model.name, sha) != found:
             raise LtcError(f"the stream was coded with another model than {model.name}")
         return compact_format.ModelFacts(model.name, sha, model.card.source_dim, model.card.latent_dim,
-                                         model.card.image, model.card.anchor, model.card.rank,
-                                         model.card.distance)
+                                         model.card.image, _CODER_CODES[model.card.coder])
     return by_compact_id(found, dirs)
+
+
+def coder_code(coder: str) -> CoderCode:
+    """The header's code for a model card's coder."""
+    return _CODER_CODES[coder]
 
 
 class _Prefixed:
@@ -346,16 +350,9 @@ class _Prefixed:
         head, self._prefix = self._prefix[:size], self._prefix[size:]
         return head + (self._stream.read(size - len(head)) if size > len(head) else b"")
 
-    def tell(self) -> int:
-        return self._stream.tell() - len(self._prefix)
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        self._prefix = b""
-        return self._stream.seek(offset, whence)
-
 
 @dataclass(frozen=True, eq=False)
-class _Frame:
+class _Decoded:
     """One decoded frame: its vector count, which of them were coded (audio; None: all), their values
     ``[coded, n]`` and, for audio, the gain indices of all ``[count, B]``."""
 
@@ -369,22 +366,22 @@ class StreamReader:
     """A stream whose header has been read and checked (`open_stream`); decodes its frames once, in order."""
 
     def __init__(self, stream: BinaryIO, header: Header, loaded: LoadedModel, key: keyed.Key,
-                 payload_start: int | None = None) -> None:
+                 compact: Frame | None = None) -> None:
         self.header, self._stream, self._loaded, self._key = header, stream, loaded, key
-        self._payload_start = payload_start
+        self._compact = compact
 
     def decode(self, seed: int | None = None, progress: Progress | None = None) -> Decoded:
         """The whole output in memory."""
         header, spec = self.header, self._loaded.card.framing
-        out = np.zeros((header.vectors, header.source_dim), dtype=np.float32)
-        gains = None if spec is None else np.empty((header.vectors, spec.band_count), dtype=np.int64)
-        start = 0
+        values, gains = [], []
         for frame in self._frames(seed, progress):
-            rows = np.arange(start, start + frame.count)
-            out[rows if frame.active is None else rows[frame.active]] = frame.values
-            if gains is not None:
-                gains[rows] = frame.gains
-            start += frame.count
+            out = np.zeros((frame.count, header.source_dim), dtype=np.float32)
+            out[slice(None) if frame.active is None else frame.active] = frame.values
+            values.append(out)
+            if frame.gains is not None:
+                gains.append(frame.gains)
+        out = np.concatenate(values) if len(values) != 1 else values[0]
+        del values
         if header.image is not None:
             i = header.image
             pixels = np.clip(np.rint(out * np.float32(255)), 0, 255).astype(np.uint8)
@@ -392,7 +389,9 @@ class StreamReader:
             return Decoded(header, image=Image(pixels.reshape(-1, i.height, i.width, i.channels), fmt))
         if header.audio is None:
             return Decoded(header, array=out.astype(header.dtype).reshape(header.shape))
-        return Decoded(header, audio=_restore_audio(out, gains, header.audio, self._loaded))
+        assert spec is not None and self._end is not None
+        return Decoded(header, audio=_restore_audio(out, np.concatenate(gains), self._end, header.audio,
+                                                    self._loaded))
 
     def array_chunks(self, seed: int | None = None, progress: Progress | None = None, first: int = 0,
                      stop: int | None = None) -> Iterator[np.ndarray]:
@@ -404,135 +403,120 @@ class StreamReader:
         for frame in self._frames(seed, progress, first, stop):
             yield frame.values.astype(self.header.dtype)
 
-    def _seek(self, first: int) -> None:
-        if first == 0:
+    def _records(self, first: int, stop: int | None) -> Iterator[Frame]:
+        """Frames ``first`` to ``stop`` (None: to the end record, which is then checked and kept in ``_end``)."""
+        self._end: End | None = None
+        if self._compact is not None:
+            if first != 0:
+                raise UsageError("a compact stream has one frame, frame 0")
+            yield self._compact
+            self._end = End(1, self.header.vectors)
             return
-        if self._payload_start is None:
-            raise UsageError("reading part of a stream needs a file, not a pipe")
-        if not 0 <= first < len(self.header.frames):
-            raise UsageError(f"the stream has frames 0 to {len(self.header.frames) - 1}, not {first}")
-        self._stream.seek(self._payload_start + sum(f.size for f in self.header.frames[:first]))
+        if first:
+            self._skip(first)
+        frames = container.read_frames(self._stream, self.header, first, first * self.header.frame_vectors)
+        if stop is None:
+            self._end = yield from frames
+            return
+        for frame in frames:
+            if frame.index >= stop:
+                return
+            yield frame
+
+    def _skip(self, first: int) -> None:
+        """Position the stream at frame ``first``'s record, reading only the records before it."""
+        try:
+            self._stream.tell()
+        except (OSError, AttributeError):
+            raise UsageError("reading part of a stream needs a file, not a pipe") from None
+        vectors = 0
+        for index in range(first):
+            record = container.read_record(self._stream, self.header, index, vectors, with_payload=False)
+            if isinstance(record, End):
+                raise UsageError(f"the stream has frames 0 to {index - 1}, not {first}")
+            vectors += record.vectors
 
     def _frames(self, seed: int | None, progress: Progress | None, first: int = 0,
-                stop: int | None = None) -> Iterator[_Frame]:
+                stop: int | None = None) -> Iterator[_Decoded]:
         header, loaded, key = self.header, self._loaded, self._key
         rand = _randomness_of(header)
         rng = np.random.default_rng(seed)
-        tables, lattice, spec = loaded.model.tables, loaded.model.lattice, loaded.card.framing
-        assert tables is not None
+        spec, coder = loaded.card.framing, loaded.model.coder
+        assert coder is not None
         coded = None if spec is None else (
             lambda side: ~framing.silent(framing.gain_indices_from_deltas(side, spec), spec))
-        stop = len(header.frames) if stop is None else min(stop, len(header.frames))
-        self._seek(first)
-        sizes = header.frame_sizes()
-        done, total = 0, sum(sizes[first:stop])
-        for index, payload in enumerate(container.read_frames(self._stream, header, first, stop), start=first):
-            count, check = sizes[index], header.frames[index]
-            dither_coords, u, native = frame_dither_native(loaded, rand, key, header.nonce, index, count,
-                                                           with_coords=False)
-            words = np.frombuffer(payload, dtype="<u4")
+        least, limit = least_bits(loaded), _output_limit(None)
+        done, total = 0, header.vectors if header.known_length else 0
+        for frame in self._records(first, stop):
+            index, count = frame.index, frame.vectors
+            if count * least > 8 * len(frame.payload) + CODER_SLACK_BITS:
+                raise container.FormatError(f"frame {index} declares {count} vectors, more than its "
+                                            f"{len(frame.payload)} payload bytes can hold (corrupt file or a "
+                                            "decompression bomb)")
+            if not header.known_length and 4 * (done + count) * header.source_dim > limit:
+                raise LtcError(f"the stream decodes to more than the limit of {limit:,} bytes (raise it with "
+                               f"--max-output-bytes or ${MAX_OUTPUT_ENV} if you trust this file)")
+            u, dither = frame_dither(loaded, rand, key, header.nonce, index, count)
             gains, active = None, None
             try:
-                coords, side = entropy.decode(tables, lattice, words, count, dither_coords, header.nesting,
-                                              count if spec is not None else 0, loaded.model.gain_counts, coded,
-                                              anchor=header.coder_version == entropy.ANCHOR_VERSION,
-                                              rank_table=_rank_table(loaded, header.coder_version),
-                                              dither_native=native,
-                                              distance_table=_distance_table(loaded, header.coder_version))
+                coords, side = frame_coding.decode(coder, np.frombuffer(frame.payload, dtype="<u4"), count, dither,
+                                                   count if spec is not None else 0, loaded.model.gain_counts, coded)
                 if spec is not None:
                     gains = framing.gain_indices_from_deltas(side, spec)
                     active = ~framing.silent(gains, spec)
                     u = None if u is None else u[active]
-            except entropy.DECODE_ERRORS as error:
+            except DECODE_ERRORS as error:
                 raise container.FormatError(f"frame {index} does not decode ({error}); corrupt file?") from None
             if header.seal_prefix is not None:
-                if zlib.crc32(struct.pack("<I", _symbol_check(coords, side)), header.seal_prefix) != check.symbols:
+                if zlib.crc32(struct.pack("<I", _symbol_check(coords, side)), header.seal_prefix) != frame.symbols:
                     raise container.FormatError("checksum mismatch: a corrupt file, or not the key it was encoded "
                                                 "with (compact streams have one check for both)")
-            elif _symbol_check(coords, side) != check.symbols:
+            elif _symbol_check(coords, side) != frame.symbols:
                 raise container.FormatError(f"frame {index}: decoded symbols do not match the encoder's check "
                                             "(encoder/decoder drift or a corrupt file)")
             private = loaded.model.private_dither(rand, len(coords), rng)
-            yield _Frame(count, active, loaded.model.from_symbols(coords, u, private), gains)
+            yield _Decoded(count, active, loaded.model.from_symbols(coords, u, private), gains)
             done += count
             if progress is not None:
-                progress(done, total)
+                progress(done, max(total, done))
 
 
-def _rank_table(loaded: LoadedModel, version: tuple[int, int, int]) -> RankTable | None:
-    """The rank pmf a coder version needs (0.7), from the model; a model without one cannot code such streams."""
-    return _needed(loaded, version == entropy.RANK_VERSION, loaded.model.rank_table, "rank code", "rank table")
+def least_bits(loaded: LoadedModel) -> float:
+    """The fewest bits any vector can cost in the model's streams: for audio the cost of a silent vector (its gains
+    alone), else the coder's `least_bits`. A frame's payload can hold no more vectors than its bits divided by
+    this, which bounds what a small file can make the decoder produce (docs/FORMAT.md)."""
+    if loaded.model.gain_counts is not None:
+        return float(np.sum(16 - np.log2(loaded.model.gain_counts.max(axis=1).astype(np.float64))))
+    coder = loaded.model.coder
+    assert coder is not None
+    return coder.least_bits()
 
 
-def _distance_table(loaded: LoadedModel, version: tuple[int, int, int]) -> DistanceTable | None:
-    """The distance code's table a coder version needs (0.8), from the model."""
-    return _needed(loaded, version == entropy.DISTANCE_VERSION, loaded.model.distance_table, "distance code",
-                   "distance table")
-
-
-T = TypeVar("T")
-
-
-def _needed(loaded: LoadedModel, wanted: bool, table: T | None, coder: str, what: str) -> T | None:
-    """``table`` if the stream's coder needs it (None if not); one clear error if the model lacks it."""
-    if not wanted:
-        return None
-    if table is None:
-        raise LtcError(f"the stream uses the {coder}, and model {loaded.name} has no {what}")
-    return table
-
-
-def coder_version(loaded: LoadedModel) -> tuple[int, int, int]:
-    """The coder version the model's streams are written with."""
-    return entropy.version_for(loaded.card.anchor, loaded.card.rank, loaded.card.distance)
+def _output_limit(limit: int | None) -> int:
+    if limit is not None:
+        return limit
+    text = os.environ.get(MAX_OUTPUT_ENV, "")
+    try:
+        return int(text) if text else DEFAULT_MAX_OUTPUT
+    except ValueError:
+        raise UsageError(f"${MAX_OUTPUT_ENV} must be a number of bytes, not {text!r}") from None
 
 
 def _check_output_size(header: Header, limit: int | None) -> None:
-    """Refuse streams that would decode to more than ``limit`` bytes (float32 working values)."""
-    if limit is None:
-        text = os.environ.get(MAX_OUTPUT_ENV, "")
-        try:
-            limit = int(text) if text else DEFAULT_MAX_OUTPUT
-        except ValueError:
-            raise UsageError(f"${MAX_OUTPUT_ENV} must be a number of bytes, not {text!r}") from None
-    declared = 4 * header.vectors * header.source_dim
-    if header.audio is not None:
+    """Refuse streams that declare more than ``limit`` bytes of decoded data (float32 working values)."""
+    limit = _output_limit(limit)
+    declared = 4 * header.vectors * header.source_dim if header.known_length else 0
+    if header.audio is not None and header.audio.samples != container.UNKNOWN:
         declared = max(declared, 4 * header.audio.samples * header.audio.channels)
     if declared > limit:
         raise LtcError(f"the stream declares {declared:,} bytes of decoded data, more than the limit of {limit:,} "
                        f"(raise it with --max-output-bytes or ${MAX_OUTPUT_ENV} if you trust this file)")
 
 
-def _min_bits_per_vector(loaded: LoadedModel, version: tuple[int, int, int] = entropy.CODER_VERSION) -> float:
-    """The fewest bits any vector can cost under the model's integer tables: per coordinate (and gain band) the
-    cost of its most probable symbol in its most favourable bucket; under the rank code (version 0.7), the cost
-    of its most probable rank (every rank weighs at least 1 in 2^16, so this stays above 0.005 bits); under the
-    distance code (0.8) what the escape's floor leaves the likeliest candidate (0.0056 bits). A frame's
-    payload can hold no more vectors than its bits divided by this, which bounds what a small file can make the
-    decoder produce."""
-    tables = loaded.model.tables
-    assert tables is not None
-    if loaded.model.gain_counts is not None:  # audio: a silent vector costs its gains only
-        return float(np.sum(16 - np.log2(loaded.model.gain_counts.max(axis=1).astype(np.float64))))
-    ranks = _rank_table(loaded, version)
-    if ranks is not None:
-        return float(16 - np.log2(float(ranks.counts.max())))
-    if _distance_table(loaded, version) is not None:  # the escape always keeps at least 2^-8 of the range
-        return float(-np.log2(1.0 - distcode.MIN_ESCAPE / (1 << distcode.TOTAL_BITS)))
-    most = np.array([tables.counts[j, :, : tables.size[j]].max() for j in range(tables.latent)], dtype=np.float64)
-    return float(np.sum(tables.precision - np.log2(most)))
-
-
-def _check_payload_can_hold(header: Header, loaded: LoadedModel) -> None:
-    least = _min_bits_per_vector(loaded, header.coder_version)
-    for index, (count, frame) in enumerate(zip(header.frame_sizes(), header.frames, strict=True)):
-        if count * least > 8 * frame.size + CODER_SLACK_BITS:
-            raise container.FormatError(f"frame {index} declares {count} vectors, more than its {frame.size} payload "
-                                        "bytes can hold (corrupt file or a decompression bomb)")
-
-
-def _restore_audio(vectors: np.ndarray, gains: np.ndarray, info: AudioInfo, loaded: LoadedModel) -> Audio:
+def _restore_audio(vectors: np.ndarray, gains: np.ndarray, end: End, info: AudioInfo, loaded: LoadedModel) -> Audio:
     spec = loaded.card.framing
+    assert end.samples is not None and end.coded_samples is not None
+    info = dataclasses.replace(info, samples=end.samples, coded_samples=end.coded_samples)
     per_channel = info.frames_per_channel(spec.hop)
     channels = [framing.from_vectors(vectors[c * per_channel:(c + 1) * per_channel],
                                      gains[c * per_channel:(c + 1) * per_channel], spec, info.coded_samples)
@@ -546,8 +530,30 @@ def _restore_audio(vectors: np.ndarray, gains: np.ndarray, info: AudioInfo, load
 
 
 def read_info(stream: BinaryIO, dirs: Sequence[Path] | None = None) -> Header:
-    """The header of a stream, validated (payload not read; a compact stream's model must be installed)."""
+    """The header of a stream, validated (frames not read; a compact stream's model must be installed)."""
     return _read_header(stream, dirs)[0]
+
+
+def payload_size(data: bytes, dirs: Sequence[Path] | None = None) -> int:
+    """The payload bytes of the stream ``data`` as stored: its frames' coder words (a compact stream's cut payload),
+    without the header and record fields."""
+    header, frames, _ = read_frame_table(io.BytesIO(data), dirs)
+    return header.stored if header.stored is not None else sum(len(f.payload) for f in frames)
+
+
+def read_frame_table(stream: BinaryIO, dirs: Sequence[Path] | None = None) -> tuple[Header, list[Frame], End]:
+    """The header, every frame record (payloads read and checked against their CRCs, not decoded) and the end
+    record of a stream: what `ltc info` shows."""
+    header, stream, compact = _read_header(stream, dirs)
+    if compact is not None:
+        return header, [compact], End(1, header.vectors)
+    frames, vectors = [], 0
+    while True:
+        record = container.read_record(stream, header, len(frames), vectors)
+        if isinstance(record, End):
+            return header, frames, record
+        frames.append(record)
+        vectors += record.vectors
 
 
 def _randomness_of(header: Header) -> Randomness:

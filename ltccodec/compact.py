@@ -24,6 +24,7 @@ from ltccodec.container import (
     MAX_DIM,
     MAX_FRAME_BYTES,
     MAX_NDIM,
+    CoderCode,
     FormatError,
     Frame,
     Header,
@@ -33,8 +34,7 @@ from ltccodec.container import (
 )
 
 MAGIC = b"\xc7\x4c"  # not the first byte of a full stream ("L")
-PROFILE_VERSION = 2  # 1: the payload dropped only the last coder word's zero high bytes; still decoded
-_VERSIONS = (1, 2)
+PROFILE_VERSION = 1  # the one compact profile this ltc reads and writes
 END_SEARCH = 8  # bytes: the range coder's final flush is at most two words (its 64-bit state)
 NONCE_BYTES = 3
 MAX_ITEMS = 1 << 12  # one frame
@@ -56,9 +56,7 @@ class ModelFacts:
     source_dim: int
     latent_dim: int
     image: tuple[int, int, int] | None
-    anchor: bool = False  # the model codes with the anchor swap: its compact streams use coder version 0.6
-    rank: bool = False  # the model codes with the rank code: coder version 0.7
-    distance: bool = False  # the model codes with the distance code: coder version 0.8
+    coder: CoderCode  # compact streams do not record their coder: the model fixes it
 
 
 def _varint(value: int) -> bytes:
@@ -95,7 +93,7 @@ class _Reader:
 
 def fits(header: Header) -> bool:
     """Whether a stream can be written in the compact profile: one frame of arrays or images."""
-    return header.kind in (Kind.ARRAY, Kind.IMAGE) and len(header.frames) == 1 and header.vectors <= MAX_ITEMS
+    return header.kind in (Kind.ARRAY, Kind.IMAGE) and 1 <= header.vectors <= min(MAX_ITEMS, header.frame_vectors)
 
 
 def shortest_end(payload: bytes, decodes_same: Callable[[bytes], bool]) -> bytes:
@@ -131,9 +129,9 @@ def _swap_words(data: bytes) -> bytes:
     return bytes(swapped)
 
 
-def pack(header: Header, body: bytes) -> bytes:
+def pack(header: Header, body: bytes, symbols: int) -> bytes:
     """The compact bytes of a one-frame stream coded with a ``NONCE_BYTES`` nonce (see `fits`); ``body`` is the
-    frame's payload as `shortest_end` gives it."""
+    frame's payload as `shortest_end` gives it, ``symbols`` the CRC-32 of its decoded symbols."""
     if not fits(header):
         raise ValueError("only one-frame array and image streams have a compact form")
     one_item = header.vectors == 1 and (
@@ -157,16 +155,14 @@ def pack(header: Header, body: bytes) -> bytes:
             head += b"".join(_varint(s) for s in header.shape)
     if not body:
         raise ValueError("a compact payload has at least one byte")
-    seal = zlib.crc32(struct.pack("<I", header.frames[0].symbols), zlib.crc32(body, zlib.crc32(bytes(head))))
+    seal = zlib.crc32(struct.pack("<I", symbols), zlib.crc32(body, zlib.crc32(bytes(head))))
     return bytes(head) + body + struct.pack("<I", seal)
 
 
-def parse(data: bytes, find: Callable[[int], ModelFacts],
-          coder: Callable[[ModelFacts], tuple[int, tuple[int, int, int]]]) -> tuple[Header, bytes]:
-    """(header, payload padded to whole coder words) of a compact stream held in ``data``; ``find`` names the
-    model of an id (raising if none or several do), ``coder`` the coder (id, version) its streams use (compact
-    streams do not record it: the model fixes it). The header's single frame carries the seal: its decoded
-    symbols' CRC, continued as `pack` does, must equal it."""
+def parse(data: bytes, find: Callable[[int], ModelFacts]) -> tuple[Header, Frame]:
+    """(header, its one frame with the payload padded to whole coder words) of a compact stream held in ``data``;
+    ``find`` names the model of an id (raising if none or several do). The frame's symbol check is the seal: its
+    decoded symbols' CRC, continued as `pack` does (from ``header.seal_prefix``), must equal it."""
     if len(data) < len(MAGIC) + 1 + 2 + 4 or data[:2] != MAGIC:
         raise FormatError("not a compact .ltc stream (corrupt file)")
     if len(data) > MAX_FRAME_BYTES:
@@ -175,8 +171,10 @@ def parse(data: bytes, find: Callable[[int], ModelFacts],
     r.take(2)
     flags = r.take(1)[0]
     version = flags & 0x07
-    if version not in _VERSIONS:
-        raise FormatError(f"unsupported compact profile version {version}")
+    if version != PROFILE_VERSION:
+        raise FormatError(f"written by a newer ltc (compact profile version {version}; this ltc reads "
+                          f"{PROFILE_VERSION})" if version > PROFILE_VERSION else
+                          f"unsupported compact profile version {version}")
     try:
         mode, kind = ModeCode(flags >> 6), Kind((flags >> 4) & 0x03)
     except ValueError:
@@ -216,12 +214,9 @@ def parse(data: bytes, find: Callable[[int], ModelFacts],
     body = data[r.at:r.end]
     if not body:
         raise FormatError("compact stream without payload (corrupt file)")
-    payload = body + b"\0" * (-len(body) % 4) if version == 1 else payload_words(body)
     seal = struct.unpack("<I", data[-4:])[0]
     prefix_crc = zlib.crc32(body, zlib.crc32(data[:r.at]))
-    frame = Frame(len(payload), zlib.crc32(payload), seal)
-    coder_id, coder_version = coder(facts)
-    header = Header(facts.name, facts.sha256, mode, nesting, nonce, b"", coder_id, coder_version, kind, dtype, shape,
-                    facts.source_dim, facts.latent_dim, vectors, vectors, (frame,), None, 2, image, prefix_crc,
-                    (version, len(body)))
-    return header, payload
+    header = Header(facts.name, facts.sha256, facts.coder, mode, nesting, nonce, b"", kind, facts.source_dim,
+                    facts.latent_dim, vectors, vectors, dtype if kind is Kind.ARRAY else "float32",
+                    shape if kind is Kind.ARRAY else (), None, image, seal_prefix=prefix_crc, stored=len(body))
+    return header, Frame(0, vectors, seal, payload_words(body))

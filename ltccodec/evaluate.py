@@ -49,24 +49,22 @@ def evaluate(model: LTCModel, source: Source, randomness: Randomness, count: int
 
 
 def _coded_by_tables(model: LTCModel) -> bool:
-    """Whether the float prior's box code length no longer describes what the coder writes: a rank code, or tables
-    measured on the source (`entropy.measure_tables`)."""
-    return model.rank_table is not None or model.distance_table is not None or model.config.measured
+    """Whether the float prior's box code length no longer describes what the coder writes: the distance code, or
+    tables measured on the source (`train.measured_tables`)."""
+    return model.distance_table is not None or model.config.measured
 
 
 def table_code_bits(model: LTCModel, x: np.ndarray, randomness: Randomness, rng: np.random.Generator) -> float:
-    """Mean code length (bits per vector) of ``x`` under the model's integer tables (and rank pmf), with the dither
-    drawn on the codec's grid (the rank code is defined on exact dither, see `rankcode`)."""
-    from ltccodec import entropy, rankcode
+    """Mean code length (bits per vector) of ``x`` under the model's coder and integer tables, with the dither
+    drawn on the codec's grid (the distance code is defined on exact dither)."""
     from ltccodec.codec import nesting_of
+    from ltccodec.coding import FrameDither, coder_for
     from ltccodec.prior import freeze_tables
 
     tables = model.tables if model.tables is not None else freeze_tables(model.prior, model.lattice)
-    nesting = nesting_of(randomness)
-    dither_coords, u = rankcode.grid_dither(model.lattice, len(x), nesting, rng)
-    coords = model.to_symbols(torch.from_numpy(x), u)
-    return entropy.table_bits(tables, model.lattice, coords, dither_coords, nesting,
-                              rank_table=model.rank_table, distance_table=model.distance_table) / len(x)
+    coder = coder_for(model.config.coder, tables, model.lattice, model.distance_table)
+    u, dither = FrameDither.drawn(model.lattice, len(x), nesting_of(randomness), rng)
+    return coder.bits(model.to_symbols(torch.from_numpy(x), u), dither) / len(x)
 
 
 def evaluate_audio(model: LTCModel, source: Source, randomness: Randomness, seed: int = EVAL_SEED) -> Metrics:

@@ -19,7 +19,7 @@ import numpy as np
 
 from ltccodec import codec, media, registry
 from ltccodec.atomic import open_atomic
-from ltccodec.container import Header, Kind
+from ltccodec.container import End, Frame, Header, Kind
 from ltccodec.errors import LtcError, UsageError
 from ltccodec.keyed import Key
 from ltccodec.randomness import Randomness
@@ -183,7 +183,7 @@ def encode_file(src: str, dst: str, choice: registry.Choice | None = None, key: 
         loaded, randomness = resolve(choice, "image")
         if resize and loaded.card.image is not None and image.shape != loaded.card.image:
             image = media.to_grayscale(image, *loaded.card.image[:2])
-        header = codec.encode_images(image, out, loaded, randomness, key, nonce, progress=progress, compact=compact)
+        codec.encode_images(image, out, loaded, randomness, key, nonce, progress=progress, compact=compact)
         values, seconds, kind = int(image.pixels.size), None, "image"
         raw = raw or bytes(image.pixels.size)  # a folder: count its pixels as the input size
     elif image is not None or label.lower().endswith(".npy"):
@@ -193,13 +193,12 @@ def encode_file(src: str, dst: str, choice: registry.Choice | None = None, key: 
             fits = f"; for vectors of {array.shape[-1]} values: {', '.join(ladders)}" if ladders else ""
             raise UsageError(f"arrays have no default model: give --model{fits} (see `ltc models`)")
         loaded, randomness = resolve(choice, "array")
-        header = codec.encode_to(array, out, loaded, randomness, key, nonce, progress=progress,
-                                 compact=bool(compact))
+        codec.encode_to(array, out, loaded, randomness, key, nonce, progress=progress, compact=bool(compact))
         values, seconds, kind = int(array.size), None, "array"
     else:
         audio = media.read_audio(raw, label)
         loaded, randomness = resolve(choice, "audio")
-        header = codec.encode_audio(audio, out, loaded, randomness, key, nonce, progress=progress)
+        codec.encode_audio(audio, out, loaded, randomness, key, nonce, progress=progress)
         values, seconds, kind = int(audio.samples.size), audio.seconds, "audio"
         if compact:
             raise UsageError("the compact profile holds arrays and images; audio uses the full format")
@@ -209,7 +208,7 @@ def encode_file(src: str, dst: str, choice: registry.Choice | None = None, key: 
     write_output(dst, data, force)
     if verify and dst != STDIO:
         _verify_written(dst, hashlib.sha256(data).digest())
-    return EncodeStats(kind, loaded.name, randomness, len(raw), len(data), header.payload_bytes, values, seconds,
+    return EncodeStats(kind, loaded.name, randomness, len(raw), len(data), codec.payload_size(data), values, seconds,
                        time.perf_counter() - began, verify)
 
 
@@ -303,28 +302,35 @@ def _encode_output(result: codec.Decoded, dst: str) -> tuple[bytes, tuple[int, .
     return media.write_audio(audio, wants), shape, audio.sample_rate, "audio"
 
 
-def describe(header: Header, file_bytes: int) -> dict[str, object]:
-    """Every header field as plain values (for `ltc info`), with sizes and rates."""
+def describe_file(path: str) -> dict[str, object]:
+    """`describe` of the stream in the file ``path`` (``-``: stdin)."""
+    raw = read_input(path)
+    return describe(*codec.read_frame_table(io.BytesIO(raw)), len(raw))
+
+
+def describe(header: Header, frames: list[Frame], end: End, file_bytes: int) -> dict[str, object]:
+    """Every header field as plain values (for `ltc info`), with the frames, sizes and rates."""
     import dataclasses
 
     fields = dataclasses.asdict(header)
+    values = end.vectors * header.source_dim
     fields.update(model_sha256=header.model_sha256.hex(), nonce=header.nonce.hex(), key_check=header.key_check.hex(),
-                  mode=header.mode.name.lower(), kind=header.kind.name.lower(), file_bytes=file_bytes,
-                  payload_bytes=header.payload_bytes if header.stored is None else header.stored[1],
-                  bits_per_value=8 * file_bytes / (header.vectors * header.source_dim))
-    fields["frames"] = [dataclasses.asdict(f) for f in header.frames]
-    fields["profile"] = "full" if header.stored is None else f"compact v{header.stored[0]}"
-    version = ".".join(map(str, header.coder_version))
-    fields["coder"] = f"{header.coder_id} v{version}" + {"0.6.0": " (anchor swap)", "0.7.0": " (rank code)",
-                                                         "0.8.0": " (distance code)"}.get(
-        version, "")
+                  mode=header.mode.name.lower(), kind=header.kind.name.lower(), coder=header.coder.name.lower(),
+                  vectors=end.vectors, file_bytes=file_bytes,
+                  payload_bytes=sum(len(f.payload) for f in frames) if header.stored is None else header.stored,
+                  bits_per_value=8 * file_bytes / values)
+    fields["frames"] = [{"index": f.index, "vectors": f.vectors, "payload_bytes": len(f.payload),
+                         "symbols": f.symbols, "params": [list(p) for p in f.params]} for f in frames]
+    fields["profile"] = "full" if header.stored is None else "compact"
     del fields["seal_prefix"], fields["stored"]
+    if header.kind is not Kind.ARRAY:
+        del fields["dtype"], fields["shape"]
     if header.image is not None:
         fields["image"] = {**dataclasses.asdict(header.image),
                            "file_format": _enum_name(media.ImageFormat, header.image.file_format),
-                           "bits_per_pixel": 8 * file_bytes / (header.vectors * header.source_dim)}
+                           "bits_per_pixel": 8 * file_bytes / values}
     if header.audio is not None:
-        a = header.audio
+        a = dataclasses.replace(header.audio, samples=end.samples, coded_samples=end.coded_samples)
         seconds = a.samples / a.sample_rate
         fields["audio"] = {**dataclasses.asdict(a), "seconds": seconds,
                            "sample_format": _enum_name(media.SampleFormat, a.sample_format),

@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from ltccodec import modelfile
+from ltccodec.coding import Coder, coder_for
+from ltccodec.coding.tables import CodingTables
 from ltccodec.errors import LtcError
 from ltccodec.lattice import Lattice, covering
 from ltccodec.randomness import Randomness, private_dither
-from ltccodec.tables import CodingTables
 
 Layer = Callable[[np.ndarray], np.ndarray]
 NUMPY_KINDS = ("linear", "mlp", "diagonal", "conv28")
@@ -198,9 +199,9 @@ class NumpyModel:
         self.card = card
         self.tables: CodingTables | None = verified.tables
         self.gain_counts = verified.gain_counts
-        self.rank_table = verified.rank_table
-        self.distance_table = verified.distance_table
         self.lattice = covering(card.lattice, card.latent_dim)
+        self.coder: Coder | None = None if self.tables is None else coder_for(card.coder, self.tables, self.lattice,
+                                                                verified.distance_table)
         self.dither_scale = float(np.exp(weights["log_dither_scale"]))
         self.prior = NumpyPrior.from_weights(weights) if card.centroid else None
         self._centroid_table: CentroidTable | None = None
@@ -261,8 +262,8 @@ class TorchModel:
         self._torch = torch
         self.model, self.card = modelfile.load(path)
         self.tables, self.gain_counts, self.lattice = self.model.tables, self.model.gain_counts, self.model.lattice
-        self.rank_table = self.model.rank_table
-        self.distance_table = self.model.distance_table
+        self.coder = None if self.tables is None else coder_for(self.card.coder, self.tables, self.lattice,
+                                                                self.model.distance_table)
 
     def to_symbols(self, x: np.ndarray, shared: np.ndarray | None) -> np.ndarray:
         return self.model.to_symbols(self._torch.from_numpy(np.asarray(x, dtype=np.float32)), shared)

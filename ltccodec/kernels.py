@@ -14,7 +14,7 @@ try:
 except ImportError:  # not built in this install: the numpy and constriction paths run
     _module = None
 
-VERSION = 13  # the C source's KERNELS_VERSION this package was written for
+VERSION = 14  # the C source's KERNELS_VERSION this package was written for
 
 
 def built() -> bool:

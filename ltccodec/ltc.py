@@ -13,19 +13,20 @@ codec derives shared dither from a key instead). Depends on `lattice`, `prior`, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
-from ltccodec import anchor as anchor_swap
-from ltccodec.distcode import DistanceTable
 from ltccodec.lattice import Lattice, covering, uniform_dither
-from ltccodec.prior import FactorizedPrior, freeze_tables
+from ltccodec.prior import FactorizedPrior
 from ltccodec.randomness import Randomness, private_dither, shared_dither
-from ltccodec.rankcode import RankTable
-from ltccodec.tables import CodingTables
 from ltccodec.transforms import TransformConfig, build
+
+if TYPE_CHECKING:  # the coder's tables are data the model carries; the torch model imports no coder
+    from ltccodec.coding import DistanceTable
+    from ltccodec.coding.tables import CodingTables
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,8 @@ class ModelConfig:
 
     transform: TransformConfig
     lattice: str  # the block lattice, e.g. "E8"; the latent uses a power of it
-    anchor: bool = False  # code with the anchor swap (`anchor`): streams of coder version 0.6
-    rank: bool = False  # code with the rank code (`rankcode`): streams of coder version 0.7
-    measured: bool = False  # the coding tables are measured on the source (`entropy.measure_tables`), not frozen
-    distance: bool = False  # code with the distance code (`distcode`): streams of coder version 0.8
+    measured: bool = False  # the coding tables are measured on the source (`coding.box.measure_tables`), not frozen
+    coder: str = "box"  # the coder of its streams (`coding.coder_for`): "box" or "distance"
 
     def latent_lattice(self) -> Lattice:
         return covering(self.lattice, self.transform.latent)
@@ -69,25 +68,7 @@ class LTCModel(nn.Module):
         self.log_dither_scale = nn.Parameter(torch.zeros(()))  # s = exp(.), theory: s > 1
         self.tables: CodingTables | None = None  # integer coding tables, set when loaded from a model file
         self.gain_counts: np.ndarray | None = None  # audio: integer pmf of the gain symbols (side information)
-        self.anchor: np.ndarray | None = None  # μ of the anchor swap (latent units), see `refresh_anchor`
-        self.rank_table: RankTable | None = None  # the rank code's integer pmf (`rankcode`), set by training
-        self.distance_table: DistanceTable | None = None  # the distance code's table (`distcode`), set by training
-
-    def refresh_anchor(self) -> None:
-        """With ``config.anchor``: read ``μ`` off the coding tables (the model file's, else frozen from the prior
-        as it is now, as saving would); training calls this once per epoch."""
-        if self.config.anchor:
-            tables = self.tables if self.tables is not None else freeze_tables(self.prior, self.lattice)
-            self.anchor = anchor_swap.anchor_latent(tables, self.lattice)
-
-    def _coded(self, coords: np.ndarray, shared: np.ndarray | None) -> np.ndarray:
-        """The coordinates the coder codes for ``coords``: swapped with the anchor's (`anchor`), or as they are."""
-        if not self.config.anchor:
-            return coords
-        if self.anchor is None:
-            self.refresh_anchor()
-        assert self.anchor is not None
-        return anchor_swap.swap_float(coords, self.anchor, self.lattice, shared)
+        self.distance_table: DistanceTable | None = None  # the distance code's table (`coding.distance`)
 
     @property
     def dither_scale(self) -> torch.Tensor:
@@ -114,14 +95,7 @@ class LTCModel(nn.Module):
         else:  # SD, QSD: center c + u, straight-through (exact in distribution for SD)
             c = self.lattice.nearest((y - shared).detach())
             center = y + (c + shared - y).detach()
-            coded = center
-            if self.config.anchor:  # the rate of the point the coder codes in its place
-                coords = self.lattice.to_coords(c)
-                swapped = self._coded(coords, shared.detach().double().numpy())
-                moved = torch.as_tensor(self.lattice.from_coords(swapped) - self.lattice.from_coords(coords),
-                                        dtype=y.dtype)
-                coded = center + moved
-            bits = self.prior.box_bits(coded, self.lattice)
+            bits = self.prior.box_bits(center, self.lattice)
         if self.config.transform.centroid:  # a decoder-side shift, learned around but not through
             center = center + (self.prior.box_centroids(center.detach(), self.lattice, points=8) - center).detach()
         return StepOutput(self.synthesis(self._decoder_input(center, private)), bits)
@@ -135,8 +109,7 @@ class LTCModel(nn.Module):
         coords = self.to_symbols(x, shared)
         center = self.centers(coords, shared).to(x.dtype)
         x_hat = self.synthesis(self._decoder_input(self._estimate(center), self._tensor(private, center)))
-        coded = center if not self.config.anchor else self.centers(self._coded(coords, shared), shared).to(x.dtype)
-        return Reconstruction(x_hat, self.prior.box_bits(coded, self.lattice), coords, center)
+        return Reconstruction(x_hat, self.prior.box_bits(center, self.lattice), coords, center)
 
     # ----- symbols path -----
     @torch.no_grad()

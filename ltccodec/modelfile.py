@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ltccodec import tables as tables_format
 from ltccodec.atomic import write_atomic
+from ltccodec.coding import CODERS
+from ltccodec.coding import tables as tables_format
 from ltccodec.errors import LtcError
 from ltccodec.framing import Framing
 
 if TYPE_CHECKING:  # torch is imported only where a torch model is built (training, evaluation)
-    from ltccodec.distcode import DistanceTable
+    from ltccodec.coding import DistanceTable
     from ltccodec.ltc import LTCModel, ModelConfig
-    from ltccodec.rankcode import RankTable
 
 FORMAT = "ltc-model/1"
 
@@ -77,9 +77,7 @@ class ModelCard:
     format: str = FORMAT
     framing: Framing | None = None  # audio models: how a waveform becomes vectors
     centroid: bool = False  # the decoder uses the prior's mean over each cell (TransformConfig.centroid)
-    anchor: bool = False  # streams use the anchor swap (coder version 0.6, see `anchor`)
-    rank: bool = False  # streams use the rank code (coder version 0.7, see `rankcode`); weights hold rank.counts
-    distance: bool = False  # streams use the distance code (coder 0.8, see `distcode`); weights hold distance.*
+    coder: str = "box"  # how its streams code lattice points: "box" or "distance" (weights hold distance.*)
     measured_tables: bool = False  # the weights hold coding tables measured on the source, not frozen from the prior
     data: str = ""  # where the training and test data came from and how they were split
     # what turns the source's raw values into the coded ones (physics: `sources.physics.Scaling`): "log1p" lists
@@ -100,8 +98,8 @@ class ModelCard:
 
         kind = TransformKind(self.transform)
         return ModelConfig(TransformConfig(kind, self.source_dim, self.latent_dim, self.width, self.depth,
-                                           self.channels, self.centroid), self.lattice, self.anchor, self.rank,
-                           self.measured_tables, self.distance)
+                                           self.channels, self.centroid), self.lattice,
+                           self.measured_tables, self.coder)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=False) + "\n"
@@ -122,8 +120,8 @@ def card_for(model: LTCModel, name: str, source: str, training: Training,
     t = model.config.transform
     return ModelCard(name, source, model.config.lattice, t.kind.value, t.n, t.latent, t.width, t.depth, t.channels,
                      float(model.dither_scale.detach()), training, metrics, framing=framing, centroid=t.centroid,
-                     data=data, standardize=standardize, anchor=model.config.anchor, rank=model.config.rank,
-                     measured_tables=model.config.measured, distance=model.config.distance)
+                     data=data, standardize=standardize, measured_tables=model.config.measured,
+                     coder=model.config.coder)
 
 
 def weights_bytes(model: LTCModel, buckets: int = tables_format.BUCKETS) -> bytes:
@@ -149,9 +147,6 @@ def weights_bytes(model: LTCModel, buckets: int = tables_format.BUCKETS) -> byte
         tensors.update({f"tables.{k}": torch.from_numpy(v) for k, v in packed.items()})
     if model.gain_counts is not None:
         tensors["side.gain_counts"] = torch.from_numpy(model.gain_counts.astype(np.int32))
-    if model.rank_table is not None:
-        tensors["rank.counts"] = torch.from_numpy(model.rank_table.counts.astype(np.int32))
-        tensors["rank.edges"] = torch.from_numpy(model.rank_table.edges.astype(np.int64))
     if model.distance_table is not None:
         d = model.distance_table
         tensors.update({"distance.quad": torch.from_numpy(d.quad.astype(np.int64)),
@@ -204,7 +199,6 @@ class Verified:
     weights: dict[str, np.ndarray]  # float32, the torch state dict's names
     tables: tables_format.CodingTables | None
     gain_counts: np.ndarray | None  # int64, audio models
-    rank_table: RankTable | None = None  # rank-coded models
     distance_table: DistanceTable | None = None  # distance-coded models
 
 
@@ -225,6 +219,8 @@ def read_verified(path: Path) -> Verified:
         raise LtcError(f"{stem}.json is not a valid model card ({error})") from None
     if card.format != FORMAT:
         raise LtcError(f"{stem}: model format {card.format!r}, this ltc reads {FORMAT!r}")
+    if card.coder not in CODERS:
+        raise LtcError(f"{stem}: the card names coder {card.coder!r}; this ltc codes with {', '.join(CODERS)}")
     if hashlib.sha256(data).hexdigest() != card.sha256:
         raise LtcError(f"{stem}.safetensors does not match the SHA-256 in its card (corrupt or replaced)")
     try:
@@ -232,7 +228,7 @@ def read_verified(path: Path) -> Verified:
     except (SafetensorError, ValueError) as error:
         raise LtcError(f"{stem}.safetensors is not a valid safetensors file ({error})") from None
     weights = {k: v.astype(np.float32) for k, v in tensors.items()
-               if not k.startswith(("tables.", "side.", "rank.", "distance."))}
+               if not k.startswith(("tables.", "side.", "distance."))}
     tables = None
     if "tables.counts" in tensors:
         try:
@@ -249,34 +245,14 @@ def read_verified(path: Path) -> Verified:
             raise LtcError(f"{stem}: the gain table does not fit the model's framing")
     elif card.framing is not None:
         raise LtcError(f"{stem}: an audio model without a gain table")
-    return Verified(card, weights, tables, gain_counts, _rank_table(stem, card, tensors),
-                    _distance_table(stem, card, tensors))
-
-
-def _rank_table(stem: Path, card: ModelCard, tensors: dict[str, np.ndarray]) -> RankTable | None:
-    """The rank code's pmfs of a rank-coded model, checked against its lattice's candidate count."""
-    if not card.rank:
-        return None
-    from ltccodec import rankcode
-    from ltccodec.lattice import covering
-
-    counts, edges = tensors.get("rank.counts"), tensors.get("rank.edges", np.zeros(0, dtype=np.int64))
-    lattice = covering(card.lattice, card.latent_dim)
-    if counts is None or not rankcode.supports(lattice):
-        raise LtcError(f"{stem}: a rank-coded model without a usable rank table")
-    table = rankcode.RankTable(np.atleast_2d(counts.astype(np.int64)), edges.astype(np.int64).reshape(-1))
-    try:
-        table.validate(len(rankcode.shell(lattice)[0]))
-    except ValueError as error:
-        raise LtcError(f"{stem}: {error}") from None
-    return table
+    return Verified(card, weights, tables, gain_counts, _distance_table(stem, card, tensors))
 
 
 def _distance_table(stem: Path, card: ModelCard, tensors: dict[str, np.ndarray]) -> DistanceTable | None:
     """The distance code's table of a distance-coded model, checked against its lattice."""
-    if not card.distance:
+    if card.coder != "distance":
         return None
-    from ltccodec import distcode
+    from ltccodec.coding import distance
     from ltccodec.lattice import covering
 
     parts = [tensors.get(f"distance.{k}") for k in ("quad", "lin", "exp_table", "meta")]
@@ -284,7 +260,7 @@ def _distance_table(stem: Path, card: ModelCard, tensors: dict[str, np.ndarray])
     if any(p is None for p in parts) or parts[3].shape != (2,):
         raise LtcError(f"{stem}: a distance-coded model without a usable distance table")
     quad, lin, exp_table, meta = (p.astype(np.int64).reshape(-1) for p in parts)
-    table = distcode.DistanceTable(int(meta[0]), quad, lin, exp_table, int(meta[1]))
+    table = distance.DistanceTable(int(meta[0]), quad, lin, exp_table, int(meta[1]))
     try:
         table.validate(lattice)
     except ValueError as error:
@@ -305,7 +281,7 @@ def load(path: Path) -> tuple[LTCModel, ModelCard]:
     except RuntimeError as error:
         raise LtcError(f"{stem_of(path)}: weights do not fit the card ({str(error).splitlines()[0]})") from None
     model.eval()
-    model.tables, model.gain_counts, model.rank_table = verified.tables, verified.gain_counts, verified.rank_table
+    model.tables, model.gain_counts = verified.tables, verified.gain_counts
     model.distance_table = verified.distance_table
     return model, verified.card
 

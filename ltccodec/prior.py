@@ -5,7 +5,7 @@ After Ballé, Minnen, Singh, Hwang, Johnston, "Variational image compression wit
 affine maps with tanh bumps. Cell probabilities of a lattice point come from the boxes of a lower-triangular
 generator (boxes tile space, so they form an exact pmf over lattice points: `box_bits`), or from a Monte Carlo
 integral of the density over the Voronoi cell (the seed paper's estimate: `voronoi_bits`). `ltc` uses it;
-`entropy` freezes it into integer tables.
+`freeze_tables` freezes it into the integer tables the coders read (`coding`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ltccodec.coding.tables import BUCKETS, PRECISION, CodingTables, quantize_pmf
 from ltccodec.lattice import Lattice, uniform_dither
-from ltccodec.tables import BUCKETS, PRECISION, CodingTables, quantize_pmf
 
 PROBABILITY_FLOOR = 1e-9  # as in learned-compression practice: a cell never costs more than ~30 bits
 

@@ -77,7 +77,7 @@ def run_parts(job: Job, parts: list[tuple[int, Part]]) -> list[tuple[int, object
     return results
 
 
-def _encode_part(job: Job, part: Part) -> list[tuple[container.Frame, bytes]]:
+def _encode_part(job: Job, part: Part) -> list[container.Frame]:
     loaded = registry.by_name(part.model)
     dim = loaded.card.source_dim
     array = np.load(part.src, mmap_mode="r", allow_pickle=False)
@@ -94,7 +94,8 @@ def _decode_part(job: Job, part: Part) -> int:
         out = np.memmap(part.target, dtype=header.dtype, mode="r+", offset=part.offset,
                         shape=(header.vectors, header.source_dim))
         row = part.first * header.frame_vectors
-        for chunk in reader.array_chunks(part.seed, first=part.first, stop=part.stop):
+        last = part.stop >= header.frame_count()  # the last part reads to the end record and checks it
+        for chunk in reader.array_chunks(part.seed, first=part.first, stop=None if last else part.stop):
             out[row:row + len(chunk)] = chunk
             row += len(chunk)
         out.flush()
@@ -128,14 +129,13 @@ def encode_large(job: Job, task: Task, executor: Executor) -> Row:
         if isinstance(outcome, str):
             raise LtcError(f"frames {part.first}-{part.stop - 1}: {outcome}")
         frames[part.first] = outcome
-    coded = [pair for first in sorted(frames) for pair in frames[first]]
+    coded = [frame for first in sorted(frames) for frame in frames[first]]
     key = job.key or keyed.DEFAULT_KEY
-    header = codec.make_header(loaded, randomness, key, nonce, container.Kind.ARRAY, array.dtype.name,
-                               tuple(int(s) for s in array.shape), vectors, codec.FRAME_VECTORS,
-                               [f for f, _ in coded])
+    header = codec.make_header(loaded, randomness, key, nonce, container.Kind.ARRAY, vectors, codec.FRAME_VECTORS,
+                               array.dtype.name, tuple(int(s) for s in array.shape))
     dst.parent.mkdir(parents=True, exist_ok=True)
     with open_atomic(dst, overwrite=True) as out:
-        container.write(header, [p for _, p in coded], out)
+        container.write(header, coded, out)
     source = os.stat(src)
     return Row(task.rel, task.dst, OK, source.st_size, source.st_mtime_ns, sha256_of(src).hex(), dst.stat().st_size,
                sha256_of(str(dst)).hex(), "array", loaded.name, int(array.size), 0.0, "", time.perf_counter() - began)
@@ -158,7 +158,7 @@ def decode_large(job: Job, task: Task, executor: Executor) -> Row:
         out.write(head)
         out.truncate(size)
         out.flush()
-        spans = _parts(len(header.frames), job.split_vectors, header.frame_vectors)
+        spans = _parts(header.frame_count(), job.split_vectors, header.frame_vectors)
         parts = [Part(src, a, b, target=out.name, offset=len(head),
                       seed=None if task.seed is None else _part_seed(task.seed, a)) for a, b in spans]
         for outcome, part in _completed(executor, job, parts):

@@ -16,16 +16,15 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ltccodec import modelfile
-from ltccodec.distcode import DistanceTable
+from ltccodec.coding import DistanceTable, FrameDither
+from ltccodec.coding.tables import CodingTables, quantize_pmf
 from ltccodec.errors import LtcError, UsageError
 from ltccodec.evaluate import evaluate, evaluate_audio
 from ltccodec.framing import gain_pmf
 from ltccodec.lattice import by_name
 from ltccodec.ltc import LTCModel, ModelConfig, random_directions, sliced_w2_squared
 from ltccodec.randomness import Randomness
-from ltccodec.rankcode import RankTable
 from ltccodec.sources import Source, source_by_name
-from ltccodec.tables import CodingTables, quantize_pmf
 from ltccodec.transforms import TransformConfig, TransformKind
 
 
@@ -52,10 +51,8 @@ class TrainConfig:
     init_gain: float = 1.0  # with init_scale: the synthesis starts at gain·I/scale (the SD construction's gain)
     train_analysis: bool = True  # False: keep the analysis transform at its initial value (a fixed step size)
     centroid: bool = False  # decode to the prior's mean over each cell (see prior.box_centroids)
-    anchor: bool = False  # code with the anchor swap (see `anchor`), trained with it in the rate term
-    rank: bool = False  # code with the rank code (see `rankcode`); its pmf is measured on the source after training
-    measured_tables: bool = False  # measure the coding tables on the source after training (`entropy.measure_tables`)
-    distance_code: int = 0  # code with the distance code (`distcode`) over this many shells (1, 2; 0: not)
+    measured_tables: bool = False  # measure the coding tables on the source after training (`measured_tables`)
+    distance_code: int = 0  # code with the distance code (`coding.distance`) over this many shells (1, 2; 0: not)
     perception: str = "sw2"  # the λ2 term: "sw2" (sliced W2², vectors) or "critic" (WGAN-GP critic, 28×28 images)
     critic_steps: int = 2  # critic updates per codec update ("critic")
     critic_eval_steps: int = 600  # updates of the fresh critic that measures W1 for the card ("critic")
@@ -73,8 +70,6 @@ class TrainConfig:
         return json.dumps(dataclasses.asdict(self), indent=2) + "\n"
 
     def model_config(self) -> ModelConfig:
-        if self.rank and self.distance_code:
-            raise UsageError("--rank and --distance-code are two coders for the same points: choose one")
         if self.distance_code not in (0, 1, 2):
             raise UsageError(f"--distance-code takes 1 or 2 shells (0: off), not {self.distance_code}")
         source = source_by_name(self.source)
@@ -85,7 +80,7 @@ class TrainConfig:
         except ValueError:
             raise UsageError(f"unknown transform {self.transform!r}: linear, mlp, diagonal or conv28") from None
         return ModelConfig(TransformConfig(kind, source.dim, latent, channels=self.channels, centroid=self.centroid),
-                           self.lattice, self.anchor, self.rank, self.measured_tables, self.distance_code > 0)
+                           self.lattice, self.measured_tables, "distance" if self.distance_code else "box")
 
 
 @dataclass(frozen=True)
@@ -128,7 +123,6 @@ def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str
         began = time.perf_counter()
         rng = np.random.default_rng([config.seed, epoch])
         generator = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
-        model.refresh_anchor()
         for step in range(config.steps_per_epoch):
             done = epoch * config.steps_per_epoch + step
             lr = config.final_learning_rate + 0.5 * (config.learning_rate - config.final_learning_rate) * (
@@ -160,9 +154,6 @@ def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str
     modelfile.round_weights(model)
     if config.measured_tables:
         model.tables = measured_tables(model, source, randomness, config.seed)
-    model.refresh_anchor()  # from the tables the model file will hold
-    if config.rank:
-        model.rank_table = _rank_table(model, source, randomness, config.seed)
     if config.distance_code:
         model.distance_table = distance_table(model, source, randomness, config.seed, config.distance_code)
     framing = getattr(source, "framing", None)
@@ -186,25 +177,25 @@ MEASURE_VECTORS = 1 << 18
 
 
 def measured_tables(model: LTCModel, source: Source, randomness: Randomness, seed: int,
-                     count: int = MEASURE_VECTORS) -> CodingTables:
+                    count: int = MEASURE_VECTORS) -> CodingTables:
     """The coding tables measured on ``count`` fresh source vectors under the codec's dither grid."""
-    from ltccodec import entropy, rankcode
     from ltccodec.codec import FRAME_VECTORS, nesting_of
+    from ltccodec.coding.box import BoxCoder, measure_tables
     from ltccodec.prior import freeze_tables
 
     if model.lattice.blocks[0].embedding is not None:
         raise UsageError(f"{model.lattice.name} cannot be entropy coded, so its tables cannot be measured")
     rng = np.random.default_rng([seed, 11])
     nesting = nesting_of(randomness)
-    frozen = freeze_tables(model.prior, model.lattice)
+    frozen = BoxCoder(freeze_tables(model.prior, model.lattice), model.lattice)
 
-    def frames() -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    def frames() -> Iterator[tuple[np.ndarray, FrameDither]]:
         for start in range(0, count, FRAME_VECTORS):
             x = source.sample(min(FRAME_VECTORS, count - start), rng).astype(np.float32)
-            dither_coords, u = rankcode.grid_dither(model.lattice, len(x), nesting, rng)
-            yield model.to_symbols(torch.from_numpy(x), u), dither_coords
+            u, dither = FrameDither.drawn(model.lattice, len(x), nesting, rng)
+            yield model.to_symbols(torch.from_numpy(x), u), dither
 
-    return entropy.measure_tables(frozen, model.lattice, frames(), nesting)
+    return measure_tables(frozen, frames())
 
 
 DISTANCE_VECTORS = 1 << 16
@@ -213,11 +204,11 @@ DISTANCE_VECTORS = 1 << 16
 def distance_table(model: LTCModel, source: Source, randomness: Randomness, seed: int, shells: int,
                    count: int = DISTANCE_VECTORS) -> DistanceTable:
     """The distance code's table, fitted on ``count`` fresh source vectors under the codec's dither grid."""
-    from ltccodec import distcode, entropy, rankcode
     from ltccodec.codec import FRAME_VECTORS, nesting_of
+    from ltccodec.coding import distance
     from ltccodec.prior import freeze_tables
 
-    if not rankcode.supports(model.lattice) or shells not in (1, 2):
+    if not distance.supports(model.lattice) or shells not in (1, 2):
         raise UsageError(f"the distance code takes 1 or 2 shells of small blocks (Z, D4, E8 and their powers), not "
                          f"{shells} of {model.lattice.name}")
     rng = np.random.default_rng([seed, 13])
@@ -226,26 +217,10 @@ def distance_table(model: LTCModel, source: Source, randomness: Randomness, seed
     frames = []
     for start in range(0, count, FRAME_VECTORS):
         x = source.sample(min(FRAME_VECTORS, count - start), rng).astype(np.float32)
-        dither_coords, u = rankcode.grid_dither(model.lattice, len(x), nesting, rng)
-        native = entropy.native_dither(model.lattice, dither_coords, len(x))
-        frames.append((rankcode.frame_candidates(tables, model.lattice, native, nesting),
+        u, dither = FrameDither.drawn(model.lattice, len(x), nesting, rng)
+        frames.append((distance.frame_candidates(tables, model.lattice, dither),
                        model.to_symbols(torch.from_numpy(x), u)))
-    return distcode.fit(frames, model.lattice, shells)
-
-
-def _rank_table(model: LTCModel, source: Source, randomness: Randomness, seed: int) -> RankTable:
-    """The rank code's pmf, measured on 65,536 fresh source vectors under the codec's dither grid."""
-    from ltccodec import rankcode
-    from ltccodec.codec import nesting_of
-    from ltccodec.prior import freeze_tables
-
-    if not rankcode.supports(model.lattice):
-        raise UsageError(f"the rank code needs small blocks (Z, D4, E8 and their powers), not {model.lattice.name}")
-    rng = np.random.default_rng([seed, 7])
-    x = source.sample(65_536, rng).astype(np.float32)
-    tables = model.tables if model.tables is not None else freeze_tables(model.prior, model.lattice)
-    return rankcode.estimate_table(lambda v, u: model.to_symbols(torch.from_numpy(v), u), tables, model.lattice, x,
-                                    nesting_of(randomness), rng)
+    return distance.fit(frames, model.lattice, shells)
 
 
 def _scaled_identity(model: LTCModel, scale: float, gain: float = 1.0) -> None:

@@ -1,8 +1,8 @@
-"""Where an encode's time goes, for one model: the whole `codec.encode`, the box code (`entropy.encode`: dither
+"""Where an encode's time goes, for one model: the whole `codec.encode`, the box code (`BoxCoder.encode`: dither
 natives, per-coordinate conditions and the range coder, fused in the kernels) and the range coder alone (the same
 symbols and buckets, precomputed, through `RangeEncoder.categorical`). One thread, fastest of 5.
 
-    .venv/bin/python scripts/coder_share.py gaussian8-e8-sd-l2 [--vectors 125000]
+    .venv/bin/python scripts/coder_share.py gaussian8-e8-sd-l2m [--vectors 125000]
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ltccodec import codec, entropy, kernels, registry
+from ltccodec import codec, kernels, registry
+from ltccodec.coding import BoxCoder
+from ltccodec.coding.rangecoder import RangeEncoder
 from ltccodec.keyed import DEFAULT_KEY
 from ltccodec.randomness import Randomness
-from ltccodec.rangecoder import RangeEncoder
 from ltccodec.sources import source_by_name
 
 
@@ -38,20 +39,20 @@ def main() -> None:
         loaded = registry.by_name(args.model)
         rand = Randomness.parse(loaded.card.training.randomness)
         x = source_by_name(loaded.card.source).test_set(args.vectors)
-        model, tables, a = loaded.model, loaded.model.tables, codec.nesting_of(rand)
+        model, tables = loaded.model, loaded.model.tables
+        box_coder = BoxCoder(tables, model.lattice)
         frames = []
         for index, start in enumerate(range(0, len(x), codec.FRAME_VECTORS)):
             part = x[start:start + codec.FRAME_VECTORS]
-            dither_coords, u = codec.frame_dither(loaded, rand, DEFAULT_KEY, bytes(16), index, len(part))
+            u, dither = codec.frame_dither(loaded, rand, DEFAULT_KEY, bytes(16), index, len(part))
             coords = model.to_symbols(part, u)
-            dither = entropy.native_dither(model.lattice, dither_coords, len(coords))
             coded = [(j, np.where((s := coords[:, j] + shift - tables.low[j]) >= tables.size[j] - 1, tables.size[j] - 1,
                                   np.maximum(s, 0)), bucket)
-                     for j, shift, bucket in entropy._conditions(tables, model.lattice, coords, dither, a)]
-            frames.append((coords, dither_coords, coded))
+                     for j, shift, bucket in box_coder.conditions(coords, dither)]
+            frames.append((coords, dither, coded))
         codec.encode(x[:2048], loaded, rand, nonce=bytes(16))
         whole = fastest(lambda: codec.encode(x, loaded, rand, nonce=bytes(16)))
-        box = fastest(lambda: [entropy.encode(tables, model.lattice, c, d, a) for c, d, _ in frames])
+        box = fastest(lambda: [box_coder.encode(RangeEncoder(), c, d) for c, d, _ in frames])
 
         def coder_only() -> None:
             for _, _, coded in frames:

@@ -2,7 +2,7 @@
 weights and tables, the distance code's table fitted on 65,536 fresh source vectors under the codec's dither, written
 as a new model file (a new name: streams name the model they were coded with by its hash).
 
-    .venv/bin/python scripts/distance_tables.py models/gaussian8-e8-sd-r1.3 --name gaussian8-e8-sd-x1.3 --shells 1
+    .venv/bin/python scripts/distance_tables.py models/gaussian8-e8-sd-l2m --name gaussian8-e8-sd-l2x --shells 2
 """
 
 from __future__ import annotations
@@ -33,11 +33,10 @@ def main() -> None:
     randomness = Randomness.parse(card.training.randomness)
     model.distance_table = distance_table(model, source_by_name(card.source), randomness, args.seed, args.shells,
                                           args.vectors)
-    model.rank_table = None
-    model.config = dataclasses.replace(model.config, rank=False, distance=True)
+    model.config = dataclasses.replace(model.config, coder="distance")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    saved = modelfile.save(model, dataclasses.replace(card, name=args.name, rank=False, distance=True), out / args.name)
+    saved = modelfile.save(model, dataclasses.replace(card, name=args.name, coder="distance"), out / args.name)
     print(f"{args.name}: distance code over {args.shells} shell(s), fitted on {args.vectors:,} vectors -> "
           f"{out / args.name} ({saved.sha256[:12]})")
 

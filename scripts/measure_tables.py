@@ -32,7 +32,6 @@ def main() -> None:
     randomness = Randomness.parse(card.training.randomness)
     model.tables = measured_tables(model, source_by_name(card.source), randomness, args.seed, args.vectors)
     model.config = dataclasses.replace(model.config, measured=True)
-    model.refresh_anchor()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     saved = modelfile.save(model, dataclasses.replace(card, name=args.name, measured_tables=True), out / args.name)

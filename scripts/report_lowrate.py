@@ -1,5 +1,5 @@
 """Low-rate Gaussian tables: for every model in the given folders, the coded rate (the box code, with or without
-the anchor swap), the ideal code length of the same cells (`ltc bench cells`), and the bound, as a markdown table,
+the distance code), the ideal code length of the same cells (`ltc bench cells`), and the bound, as a markdown table,
 a CSV and a plot (rate against MSE, with R(D,0), R(D/2,∞) and each lattice's ideal).
 
     .venv/bin/python scripts/report_lowrate.py runs/lowrate2/g8/models runs/lowrate2/g8a/models ... \\
@@ -82,7 +82,7 @@ def _table(rows: list[tuple[ModelCard, CellFigures]]) -> str:
 
 
 def _coder(card: ModelCard) -> str:
-    return "rank" if card.rank else "anchor" if card.anchor else "box"
+    return card.coder
 
 
 def _plot(rows: list[tuple[ModelCard, CellFigures]], path: Path) -> None:
@@ -95,9 +95,8 @@ def _plot(rows: list[tuple[ModelCard, CellFigures]], path: Path) -> None:
             if (r.randomness == "pd") != private:
                 continue
             style = dict(color=COLORS.get(r.randomness, "gray"), marker=MARKERS.get(card.lattice, "x"))
-            fill = {"box": "none", "anchor": "white", "rank": style["color"]}[_coder(card)]
-            ax.plot(r.mse, r.box_learned, ls="", markerfacecolor=fill, markeredgewidth=1.5 if card.anchor else 1,
-                    **style)
+            fill = {"box": "none", "distance": style["color"]}[_coder(card)]
+            ax.plot(r.mse, r.box_learned, ls="", markerfacecolor=fill, **style)
             ax.plot(r.mse, r.cell_true, ls="", alpha=0.35, markersize=4, **style)
         ax.set_xlabel("MSE")
         ax.set_title("private dither (pd)" if private else "shared dither (sd, 1bits, nesting3)")
@@ -107,9 +106,7 @@ def _plot(rows: list[tuple[ModelCard, CellFigures]], path: Path) -> None:
     handles = [plt.Line2D([], [], color="k", marker=m, ls="", label=k) for k, m in MARKERS.items()]
     handles += [plt.Line2D([], [], color=c, marker="o", ls="", label=k) for k, c in COLORS.items() if k != "none"]
     handles += [plt.Line2D([], [], color="gray", marker="o", ls="", markerfacecolor="none", label="box code"),
-                plt.Line2D([], [], color="gray", marker="o", ls="", markerfacecolor="white", markeredgewidth=1.5,
-                           label="anchor swap"),
-                plt.Line2D([], [], color="gray", marker="o", ls="", label="rank code"),
+                plt.Line2D([], [], color="gray", marker="o", ls="", label="distance code"),
                 plt.Line2D([], [], color="gray", marker="o", ls="", alpha=0.35, markersize=4,
                            label="ideal (true cell probability)")]
     axes[1].legend(handles=handles, fontsize=7, loc="upper right")

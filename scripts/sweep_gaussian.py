@@ -54,9 +54,8 @@ def main() -> int:
     parser.add_argument("--lambdas", default="0.5,1,2,4,8")
     parser.add_argument("--distortions", default="",
                         help="Fixed-step SD-construction models at these MSEs instead of the λ1 grid")
-    parser.add_argument("--anchor", action="store_true",
-                        help="Train with the anchor swap (models named ...-aD / ...-lL-a)")
-    parser.add_argument("--rank", action="store_true", help="Code with the rank code (models named ...-rD / ...-lL-r)")
+    parser.add_argument("--distance-code", default="0", choices=("0", "1", "2"),
+                        help="Code with the distance code over this many shells (models named ...-xD / ...-lL-x)")
     parser.add_argument("--lambda-perception", default="100")
     parser.add_argument("--epochs", default="10")
     parser.add_argument("--steps-per-epoch", default="300")
@@ -72,7 +71,7 @@ def main() -> int:
 
     def run(item: tuple[str, str, str]) -> str:
         lattice, mode, point = item
-        tag = "r" if args.rank else "a" if args.anchor else ""
+        tag = "x" if args.distance_code != "0" else ""
         name = model_name(args.dim, lattice, mode, point, (tag or "d") if args.distortions else "l")
         if tag and not args.distortions:
             name += f"-{tag}"
@@ -90,7 +89,7 @@ def main() -> int:
                "--lambda-mse", lam, "--lambda-perception", args.lambda_perception, "--epochs", args.epochs,
                "--steps-per-epoch", args.steps_per_epoch, "--batch-size", args.batch_size, "--name", name,
                "--out-dir", str(args.out / "models"), "--run-dir", str(args.out / "runs" / name), "--quiet",
-               *(["--anchor"] if args.anchor else []), *(["--rank"] if args.rank else [])]
+               *(["--distance-code", args.distance_code] if args.distance_code != "0" else [])]
         done = subprocess.run(cmd, env=env, capture_output=True, text=True)
         if done.returncode:
             return f"{name}: FAILED\n{done.stderr}"

@@ -7,54 +7,45 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ltccodec import distcode, entropy, modelfile, rankcode
+from ltccodec import modelfile
+from ltccodec.coding import FrameDither, distance
+from ltccodec.coding.tables import quantize_pmf
 from ltccodec.framing import Framing
 from ltccodec.ltc import LTCModel, ModelConfig
 from ltccodec.prior import FactorizedPrior, freeze_tables
-from ltccodec.tables import quantize_pmf
 from ltccodec.transforms import TransformConfig, TransformKind
 
 SPECS = {"test-z": ("Z1", 4, 4), "test-e8": ("E8", 8, 8), "test-bw16": ("BW16", 16, 16), "test-leech": ("Leech", 8, 24),
-         "test-e8a": ("E8", 8, 8), "test-e8r": ("E8", 8, 8), "test-e8x": ("E8", 8, 8)}
-ANCHORED = {"test-e8a"}  # code with the anchor swap, at a low rate where it matters
-RANKED = {"test-e8r"}  # code with the rank code, at a low rate
-DISTANCED = {"test-e8x"}  # code with the distance code (two shells), at the rank model's rate
+         "test-e8x": ("E8", 8, 8)}
+DISTANCED = {"test-e8x"}  # code with the distance code (two shells), at a low rate
 
 
 def make_model(directory: Path, name: str, seed: int = 0, spec: str | None = None,
                randomness: str = "sd") -> modelfile.ModelCard:
     lattice, n, latent = SPECS[spec or name]
-    anchor, rank, distance = (spec or name) in ANCHORED, (spec or name) in RANKED, (spec or name) in DISTANCED
-    low_rate = anchor or rank or distance
+    low_rate = (spec or name) in DISTANCED
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        model = LTCModel(ModelConfig(TransformConfig(TransformKind.LINEAR, n, latent), lattice, anchor, rank,
-                                     distance=distance))
+        model = LTCModel(ModelConfig(TransformConfig(TransformKind.LINEAR, n, latent), lattice,
+                                     coder="distance" if low_rate else "box"))
         # latents a few cells wide, so every mode codes a few bits per value; a prior narrower than the
-        # latents, so some values take the escape path; small tables keep the golden files small. The anchored
-        # model's latents are a fraction of a cell wide around the prior's mode, so the swap happens often.
+        # latents, so some values take the escape path; small tables keep the golden files small. The distance
+        # coded model's latents are a fraction of a cell wide around the prior's mode, where its candidates are.
         model.prior = FactorizedPrior(latent, init_scale=0.3 if low_rate else 2.0)
         with torch.no_grad():
-            model.analysis.weight.mul_(0.5 if rank or distance else 0.25 if anchor else 3.0)  # some escape
+            model.analysis.weight.mul_(0.5 if low_rate else 3.0)  # some escape
             if low_rate:  # latent and prior both centred on 0, where the anchor is
                 model.analysis.bias.zero_()
                 for bias in model.prior.biases:
                     bias.zero_()
     modelfile.round_weights(model)
-    if rank:  # the rank pmf as training would measure it, under SD's dither grid
+    if low_rate:  # fitted as training fits it, under SD's dither grid
         rng = np.random.default_rng(seed)
         x = rng.normal(size=(8192, n)).astype(np.float32)
-        model.rank_table = rankcode.estimate_table(lambda v, u: model.to_symbols(torch.from_numpy(v), u),
-                                                     freeze_tables(model.prior, model.lattice), model.lattice, x,
-                                                     1 << 16, rng)
-    if distance:  # fitted as training fits it, under SD's dither grid
-        rng = np.random.default_rng(seed)
-        x = rng.normal(size=(8192, n)).astype(np.float32)
-        dither_coords, u = rankcode.grid_dither(model.lattice, len(x), 1 << 16, rng)
-        native = entropy.native_dither(model.lattice, dither_coords, len(x))
-        frames = [(rankcode.frame_candidates(freeze_tables(model.prior, model.lattice), model.lattice, native, 1 << 16),
+        u, dither = FrameDither.drawn(model.lattice, len(x), 1 << 16, rng)
+        frames = [(distance.frame_candidates(freeze_tables(model.prior, model.lattice), model.lattice, dither),
                    model.to_symbols(torch.from_numpy(x), u))]
-        model.distance_table = distcode.fit(frames, model.lattice, shells=2)
+        model.distance_table = distance.fit(frames, model.lattice, shells=2)
     training = modelfile.Training(randomness, 1.0, 0.0, 0, 0, seed, 0.0, "tests/codec_models.py")
     card = modelfile.card_for(model, name, f"gaussian:{n}", training)
     return modelfile.save(model, card, directory / name)

@@ -78,10 +78,10 @@ def test_on_z_the_cell_is_the_box():
 
 
 def test_shipped_e8_model_splits_its_gap_inside_the_measured_bands():
-    """gaussian8-e8-sd-l2 at 1.19 bits/value: measured pmf cost +0.010 (these 512 vectors) to +0.016 (2,000),
+    """gaussian8-e8-sd-l2m at 1.19 bits/value: measured pmf cost +0.010 (these 512 vectors) to +0.016 (2,000),
     lattice cost +0.115 to +0.133 against E8's high-rate loss of 0.146. A wrong dither sign or cell centre moves the
     ideal far from the coded rate."""
-    row = cells.measure_cells(Path(registry.find("gaussian8-e8-sd-l2")), vectors=512, samples=2048)
+    row = cells.measure_cells(Path(registry.find("gaussian8-e8-sd-l2m")), vectors=512, samples=2048)
     assert 1.10 < row.box_learned < 1.25
     assert 0.0 < row.pmf_cost < 0.035
     assert 0.09 < row.lattice_cost < 0.155

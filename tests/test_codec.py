@@ -222,19 +222,18 @@ def test_wrong_magic_and_version(models, tmp_path, stream):
 
 
 def test_trailing_garbage(models, tmp_path, stream):
-    _expect_error(_decode_bytes(models, tmp_path, stream + b"\0\0\0\0"), "after the last frame")
+    _expect_error(_decode_bytes(models, tmp_path, stream + b"\0\0\0\0"), "after the end record")
 
 
 @pytest.mark.parametrize("field, value, fragment", [
-    ("vectors", 1 << 60, "does not fit"),
-    ("frame_vectors", 0, "framing"),
+    ("vectors", 1 << 60, "out of range"),
+    ("frame_vectors", 0, "frame size out of range"),
+    ("frame_vectors", 1 << 20, "frame size out of range"),
     ("header_length", 1 << 30, "header length"),
 ])
 def test_absurd_sizes_are_refused_before_allocating(models, tmp_path, stream, field, value, fragment):
-    header = container.read_header(__import__("io").BytesIO(stream))
-    head_len = struct.unpack("<I", stream[8:12])[0]
-    tail = head_len - 4 - 12 * len(header.frames)  # start of the frame table
-    offsets = {"vectors": tail - 16, "frame_vectors": tail - 8}
+    fixed = 13 + stream[12] + 32 + 1 + 1 + 4 + 16 + 4 + 1 + 4 + 4  # after the name: FORMAT.md's header table
+    offsets = {"frame_vectors": fixed, "vectors": fixed + 4}
     if field == "header_length":
         data = stream[:8] + struct.pack("<I", value) + stream[12:]
     else:
@@ -301,21 +300,22 @@ def test_family_name_picks_the_member_for_the_randomness(tmp_path):
 
 
 def _declare(stream: bytes, vectors: int) -> bytes:
-    """The stream with its header rewritten (CRC recomputed) to declare ``vectors`` vectors in one frame that
-    keeps the first frame's payload: what a decompression bomb looks like."""
+    """The stream rewritten (every CRC recomputed) to declare ``vectors`` vectors in one frame that keeps the first
+    word of the first frame's payload: what a decompression bomb looks like."""
     import dataclasses
     import io
 
-    header = container.read_header(io.BytesIO(stream))
-    frame = header.frames[0]
-    bomb = dataclasses.replace(header, shape=(vectors, header.source_dim), vectors=vectors, frame_vectors=vectors,
-                               frames=(frame,))
-    start = len(container.pack_header(header))
-    return container.pack_header(bomb) + stream[start:start + frame.size]
+    data = io.BytesIO(stream)
+    header = container.read_header(data)
+    frame = next(container.read_frames(data, header))
+    bomb = dataclasses.replace(header, shape=(vectors, header.source_dim), vectors=vectors, frame_vectors=vectors)
+    out = io.BytesIO()
+    container.write(bomb, [dataclasses.replace(frame, vectors=vectors, payload=frame.payload[:4])], out)
+    return out.getvalue()
 
 
 def test_a_small_file_cannot_declare_a_huge_output(models, tmp_path, stream):
-    done = _decode_bytes(models, tmp_path, _declare(stream, 1 << 20))
+    done = _decode_bytes(models, tmp_path, _declare(stream, container.MAX_FRAME_VECTORS))
     _expect_error(done, "more than its")
     assert not (tmp_path / "out.npy").exists()
 

@@ -110,14 +110,14 @@ def test_encode_verify_reads_back_and_decodes(tmp_path):
 
 def test_encode_verify_catches_an_encoder_that_codes_other_symbols(tmp_path, monkeypatch):
     np.save(tmp_path / "x.npy", np.random.default_rng(2).normal(size=(500, 8)).astype(np.float32))
-    honest = codec.entropy.encode
+    honest = codec.frame_coding.encode
 
-    def off_by_one(tables, lattice, coords, *args, **kwargs):
+    def off_by_one(coder, coords, *args, **kwargs):
         wrong = coords.copy()
         wrong[7, 3] += 1
-        return honest(tables, lattice, wrong, *args, **kwargs)
+        return honest(coder, wrong, *args, **kwargs)
 
-    monkeypatch.setattr(codec.entropy, "encode", off_by_one)
+    monkeypatch.setattr(codec.frame_coding, "encode", off_by_one)
     choice = registry.Choice(MODEL)
     files.encode_file(str(tmp_path / "x.npy"), str(tmp_path / "plain.ltc"), choice)  # unnoticed without --verify
     with pytest.raises(LtcError, match="verification failed.*frame 0: decoded symbols do not match"):

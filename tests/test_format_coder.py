@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ltccodec.rangecoder import PmfTable, RangeEncoder
+from ltccodec.coding.rangecoder import PmfTable, RangeEncoder
 
 MASK = (1 << 64) - 1
 

@@ -1,7 +1,7 @@
-"""Golden streams (tests/data/golden): committed .ltc files must decode exactly as recorded, and encoding the
-committed input with the recorded nonce must give the same bytes. ``v1/`` keeps the version-1 streams of the
-first release and ``compact-v1/`` the compact profile's first version, which must keep decoding. Regenerate
-(the current versions only) on purpose:
+"""Golden streams (tests/data/golden): one or more per shipped model family, randomness budget and profile. The
+committed .ltc files must decode exactly as recorded, and encoding the committed input with the recorded nonce
+must give the same bytes — with the compiled kernels and on the numpy/constriction reference alike. The streams
+name shipped models (name and SHA-256): retraining a model means regenerating its goldens, on purpose:
 
     LTC_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden.py
 """
@@ -15,23 +15,39 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ltccodec import codec, media, registry
+from ltccodec import codec, container, media, registry
 
-from .codec_models import make_audio_model, make_model
+from .codec_models import make_audio_model
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
+EXAMPLES = Path(__file__).parents[1] / "examples"
 NONCE = bytes.fromhex("0f1e2d3c4b5a69788796a5b4c3d2e1f0")
-CASES = [("golden-e8", m) for m in ("none", "pd", "1bits", "nesting3", "sd")] + [
-    ("golden-leech", "sd"), ("golden-leech", "2bits"), ("golden-bw16", "nesting3"), ("golden-z", "pd")] + [
-    ("golden-e8a", m) for m in ("none", "nesting3", "sd")] + [  # coder version 0.6: the anchor swap
-    ("golden-e8r", m) for m in ("none", "nesting3", "sd")] + [  # coder version 0.7: the rank code
-    ("golden-e8x", m) for m in ("none", "nesting3", "sd")]  # coder version 0.8: the distance code
-_SOURCES = {"golden-e8": "test-e8", "golden-leech": "test-leech", "golden-bw16": "test-bw16", "golden-z": "test-z",
-            "golden-e8a": "test-e8a", "golden-e8r": "test-e8r", "golden-e8x": "test-e8x"}
-AUDIO_CASES = [("golden-audio", m) for m in ("none", "sd", "2bits")]
-COMPACT_CASES = [("golden-e8", m) for m in ("none", "sd", "nesting3")] + [
-    ("golden-e8a", "sd"), ("golden-e8r", "sd"), ("golden-e8x", "sd")]  # the compact profile, first 3 vectors
+FRAME = 64  # vectors per frame: 200 vectors make three full frames and a short one
+# (model, randomness): every lattice, every coder, every randomness budget
+ARRAY_CASES = [
+    ("gaussian8-e8-none-l2", "none"), ("gaussian8-e8-pd-l2", "pd"), ("gaussian8-e8-1bits-l2", "1bits"),
+    ("gaussian8-e8-nesting3-l2", "nesting3"), ("gaussian8-e8-sd-l2m", "sd"),  # measured box tables
+    ("gaussian8-e8-sd-x1.3", "sd"), ("gaussian8-e8-sd-l0.5x", "sd"),  # the distance code, one and two shells
+    ("gaussian16-bw16-nesting3-l2", "nesting3"), ("gaussian24-leech-sd-l2", "sd"), ("gaussian8-z1-pd-l2", "pd"),
+    ("physics-e8-sd-q2", "sd"), ("physics-e8-none-q4", "none"),
+]
+COMPACT_CASES = [("gaussian8-e8-none-l2", "none"), ("gaussian8-e8-nesting3-l2", "nesting3"),
+                 ("gaussian8-e8-sd-x1.3", "sd")]  # the compact profile, the first 3 vectors
+IMAGE_CASES = [("digits-bw16-sd-q2", "sd", True), ("digits-e8-none-q2", "none", True),
+               ("digits-bw16-1bits-q1", "1bits", False)]  # (model, randomness, compact)
+AUDIO_CASES = [("speech-z-none-q3", "none"), ("speech-z-sd-q3", "sd"), ("speech-z-sd-q1", "2bits"),
+               ("speech-z-pd-q5", "pd")]
 REGENERATE = os.environ.get("LTC_REGENERATE_GOLDEN") == "1"
+
+
+def _array_input(model: str) -> np.ndarray:
+    if model.startswith("physics"):
+        return np.load(EXAMPLES / "physics200.npy")
+    dim = registry.by_name(model).card.source_dim
+    x = np.random.default_rng(2026).normal(size=(200, dim)).astype(np.float32)
+    if "-x" in model:  # a few vectors far out, beyond both shells: the distance code's escape to the box code
+        x[::25] *= 4
+    return x
 
 
 def _audio_input() -> media.Audio:
@@ -43,116 +59,103 @@ def _audio_input() -> media.Audio:
     return media.Audio(samples.astype(np.float32), 8000)
 
 
-def _input(n: int) -> np.ndarray:
-    return np.random.default_rng(2026).normal(size=(200, n)).astype(np.float32)
+def _image_input() -> media.Image:
+    """Three 28×28 grayscale images: the bundled 7, its mirror image, and a blank."""
+    seven = media.read_image((EXAMPLES / "digit7.png").read_bytes(), "digit7.png").pixels[0]
+    return media.Image(np.stack([seven, seven[:, ::-1], np.zeros_like(seven)]), media.ImageFormat.PNG)
 
 
-def _regenerate() -> None:
-    GOLDEN.mkdir(parents=True, exist_ok=True)
-    for golden, source in _SOURCES.items():
-        if (GOLDEN / f"{golden}.json").exists():
-            continue
-        card = make_model(GOLDEN, source, seed=11)
-        # store under the golden name: the stream names the model it needs
-        for suffix in (".json", ".safetensors"):
-            (GOLDEN / f"{source}{suffix}").rename(GOLDEN / f"{golden}{suffix}")
-        text = (GOLDEN / f"{golden}.json").read_text().replace(f'"name": "{source}"', f'"name": "{golden}"')
-        (GOLDEN / f"{golden}.json").write_text(text)
-        x = _input(card.source_dim)
-        if golden == "golden-e8x":  # a few vectors far out, beyond both shells: the escape path
-            x[::25] *= 4
-        np.save(GOLDEN / f"{golden}.input.npy", x)
-    if not (GOLDEN / "golden-audio.json").exists():
-        make_audio_model(GOLDEN, "golden-audio", seed=11)
-        (GOLDEN / "golden-audio.input.wav").write_bytes(media.write_audio(_audio_input()))
-    for name, mode in AUDIO_CASES:
-        data = _encode_audio(name, mode)
-        (GOLDEN / f"{name}.{mode}.ltc").write_bytes(data)
-        np.save(GOLDEN / f"{name}.{mode}.out.npy", codec.decode(data, seed=5, dirs=[GOLDEN]))
-    for name, mode in COMPACT_CASES:
-        data = _encode_compact(name, mode)
-        (GOLDEN / f"{name}.{mode}.compact.ltc").write_bytes(data)
-        np.save(GOLDEN / f"{name}.{mode}.compact.out.npy", codec.decode(data, seed=5, dirs=[GOLDEN]))
-    for name, mode in CASES:
-        x = np.load(GOLDEN / f"{name}.input.npy")
-        data = codec.encode(x, registry.by_name(name, dirs=[GOLDEN]), mode, nonce=NONCE, frame_vectors=64)
-        (GOLDEN / f"{name}.{mode}.ltc").write_bytes(data)
-        np.save(GOLDEN / f"{name}.{mode}.out.npy", codec.decode(data, seed=5, dirs=[GOLDEN]))
-
-
-def _encode_compact(name: str, mode: str) -> bytes:
+def _encode(name: str, mode: str, profile: str) -> bytes:
     out = io.BytesIO()
-    codec.encode_to(np.load(GOLDEN / f"{name}.input.npy")[:3], out, registry.by_name(name, dirs=[GOLDEN]), mode,
-                    nonce=NONCE, compact=True)
+    model = registry.by_name(name)
+    if profile == "audio":
+        codec.encode_audio(_audio_input(), out, model, mode, nonce=NONCE, frame_vectors=16)
+    elif profile in ("image", "image-compact"):
+        codec.encode_images(_image_input(), out, model, mode, nonce=NONCE, frame_vectors=2,
+                            compact=profile == "image-compact")
+    else:
+        x = _array_input(name)
+        codec.encode_to(x[:3] if profile == "compact" else x, out, model, mode, nonce=NONCE, frame_vectors=FRAME,
+                        compact=profile == "compact")
     return out.getvalue()
 
 
-def _encode_audio(name: str, mode: str) -> bytes:
-    audio = media.read_audio((GOLDEN / f"{name}.input.wav").read_bytes(), "golden")
-    out = io.BytesIO()
-    codec.encode_audio(audio, out, registry.by_name(name, dirs=[GOLDEN]), mode, nonce=NONCE, frame_vectors=16)
-    return out.getvalue()
+CASES = [(n, m, "array") for n, m in ARRAY_CASES] + [(n, m, "compact") for n, m in COMPACT_CASES] + [
+    (n, m, "image-compact" if c else "image") for n, m, c in IMAGE_CASES] + [(n, m, "audio") for n, m in AUDIO_CASES]
+
+
+def _stem(name: str, mode: str, profile: str) -> Path:
+    return GOLDEN / f"{name}.{mode}.{profile}"
 
 
 if REGENERATE:
-    _regenerate()
+    for case in CASES:
+        data = _encode(*case)
+        _stem(*case).with_suffix(_stem(*case).suffix + ".ltc").write_bytes(data)
+        np.save(str(_stem(*case)) + ".out.npy", codec.decode(data, seed=5))
 
 
-@pytest.mark.parametrize("name, mode, version", [
-    (n, m, v) for n, m in COMPACT_CASES for v in (1, 2)
-    if v == 2 or (GOLDEN / "compact-v1" / f"{n}.{m}.compact.ltc").exists()])
-def test_golden_compact_stream_decodes_and_encodes_as_recorded(name, mode, version):
-    folder = GOLDEN / "compact-v1" if version == 1 else GOLDEN
-    data = (folder / f"{name}.{mode}.compact.ltc").read_bytes()
-    assert data[:2] == b"\xc7\x4c" and data[2] & 0x07 == version and len(data) <= 40  # 3 vectors of 8
-    expected = np.load(folder / f"{name}.{mode}.compact.out.npy")
-    np.testing.assert_allclose(codec.decode(data, seed=5, dirs=[GOLDEN]), expected, rtol=0, atol=1e-5)
-    if version == 2:
-        assert _encode_compact(name, mode) == data
+def _recorded(name: str, mode: str, profile: str) -> tuple[bytes, np.ndarray]:
+    stem = str(_stem(name, mode, profile))
+    return Path(stem + ".ltc").read_bytes(), np.load(stem + ".out.npy")
 
 
-@pytest.mark.parametrize("name, mode", AUDIO_CASES)
-def test_golden_audio_stream_decodes_and_encodes_as_recorded(name, mode):
-    data = (GOLDEN / f"{name}.{mode}.ltc").read_bytes()
-    assert data[4] == 2 and _encode_audio(name, mode) == data
-    result = codec.decode_stream(io.BytesIO(data), seed=5, dirs=[GOLDEN])
-    assert result.audio is not None and result.audio.samples.shape == (1600, 2)
-    np.testing.assert_allclose(result.audio.samples, np.load(GOLDEN / f"{name}.{mode}.out.npy"), rtol=0, atol=1e-5)
-
-
-@pytest.mark.parametrize("name, mode, version", [(n, m, v) for n, m in CASES for v in ("v1", "v2")
-                                                 if v == "v2" or (GOLDEN / "v1" / f"{n}.{m}.ltc").exists()])
-def test_golden_stream_decodes_as_recorded(name, mode, version):
-    folder = GOLDEN / "v1" if version == "v1" else GOLDEN
-    data = (folder / f"{name}.{mode}.ltc").read_bytes()
-    assert data[4] == int(version[1])
-    expected = np.load(folder / f"{name}.{mode}.out.npy")
-    out = codec.decode(data, seed=5, dirs=[GOLDEN])  # raises if a frame's symbols differ from the record
+@pytest.mark.parametrize("name, mode, profile", CASES)
+def test_golden_stream_decodes_and_encodes_as_recorded(name, mode, profile, kernels_mode):
+    data, expected = _recorded(name, mode, profile)
+    if profile in ("compact", "image-compact"):
+        assert data[:2] == b"\xc7\x4c" and data[2] & 0x07 == 1
+    else:
+        assert data[:4] == container.MAGIC and data[4] == container.VERSION
+    out = codec.decode(data, seed=5)  # raises if a frame's symbols differ from the encoder's record
     assert out.dtype == expected.dtype and out.shape == expected.shape
     np.testing.assert_allclose(out, expected, rtol=0, atol=1e-5)
+    assert _encode(name, mode, profile) == data
 
 
-@pytest.mark.parametrize("name, mode", CASES)
-def test_golden_input_encodes_to_the_recorded_bytes(name, mode):
-    x = np.load(GOLDEN / f"{name}.input.npy")
-    data = codec.encode(x, registry.by_name(name, dirs=[GOLDEN]), mode, nonce=NONCE, frame_vectors=64)
-    assert data == (GOLDEN / f"{name}.{mode}.ltc").read_bytes()
+def test_goldens_cover_every_shipped_family_and_coder():
+    names = {n for n, _, _ in CASES}
+    cards = {c.name: c for c in registry.list_models()}
+    assert {cards[n].coder for n in names} == {"box", "distance"}
+    families = {c.name.split("-")[0] + "-" + c.lattice for c in cards.values()}
+    covered = {cards[n].name.split("-")[0] + "-" + cards[n].lattice for n in names}
+    assert covered == families
+    assert {m for _, m, _ in CASES} >= {"none", "pd", "1bits", "2bits", "nesting3", "sd"}
+
+
+def test_a_newer_format_version_is_refused_with_a_clear_error():
+    data = bytearray(_recorded("gaussian8-e8-none-l2", "none", "array")[0])
+    data[4] = container.VERSION + 1
+    with pytest.raises(container.FormatError, match="written by a newer ltc"):
+        codec.decode(bytes(data))
+    compact = bytearray(_recorded("gaussian8-e8-none-l2", "none", "compact")[0])
+    compact[2] = compact[2] & 0xF8 | 2
+    with pytest.raises(container.FormatError, match="written by a newer ltc"):
+        codec.decode(bytes(compact))
+
+
+@pytest.fixture(scope="module")
+def audio_model(tmp_path_factory: pytest.TempPathFactory) -> registry.LoadedModel:
+    """A small audio model whose framing declares silence (the shipped speech models do not)."""
+    folder = tmp_path_factory.mktemp("audio-model")
+    make_audio_model(folder, "silence-audio", seed=11)
+    return registry.by_name("silence-audio", dirs=[folder])
 
 
 @pytest.mark.parametrize("mode", ["none", "sd"])
-def test_silence_costs_only_its_gains_and_decodes_to_zeros(mode):
-    model = registry.by_name("golden-audio", dirs=[GOLDEN])
+def test_silence_costs_only_its_gains_and_decodes_to_zeros(mode, audio_model):
     talk = _audio_input().samples
     samples = np.concatenate([np.zeros((8000, 2), np.float32), talk, np.zeros((8000, 2), np.float32)])
     streams = {}
     for name, x in (("silence", np.zeros_like(samples)), ("mixed", samples)):
         out = io.BytesIO()
-        codec.encode_audio(media.Audio(x, 8000), out, model, mode, nonce=NONCE)
+        codec.encode_audio(media.Audio(x, 8000), out, audio_model, mode, nonce=NONCE)
         streams[name] = out.getvalue()
     # 2402 silent vectors cost their 3 gain symbols each (1.1 bits at this model's p(0) = 0.46) and the header;
     # coding their coefficients too would take kilobytes
-    assert len(streams["silence"]) < 2402 * 3 * 1.2 / 8 + 200
+    assert len(streams["silence"]) < 2402 * 3 * 1.2 / 8 + 250
     assert len(streams["mixed"]) - len(streams["silence"]) > 1000  # 0.2 s of sound costs more than 2.4 s of silence
-    y = codec.decode(streams["mixed"], seed=1, dirs=[GOLDEN])
+    reader = codec.open_stream(io.BytesIO(streams["mixed"]), model=audio_model)
+    y = reader.decode(seed=1).audio.samples
     assert np.all(y[:7900] == 0) and np.all(y[-7900:] == 0)
     assert np.sqrt(np.mean((y[8000:9600] - talk) ** 2)) < 0.1 * np.sqrt(np.mean(talk**2)) + 0.05

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ltccodec import entropy, kernels
+from ltccodec import kernels
+from ltccodec.coding import box
 from ltccodec.lattice import _ops, barnes_wall, e8, leech
 from ltccodec.lattice.registry import by_name as lattice_by_name
 
@@ -82,8 +83,8 @@ def test_shift_and_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
         nesting = int(rng.integers(1, 300)) if rng.random() < 0.5 else 2 ** int(rng.integers(0, 17))
         args = (basis, int(rng.integers(0, n)), coords, int(rng.integers(0, 3)), dither, nesting,
                 int(rng.integers(1, 40)))
-        condition = entropy._condition(*args)
-        (shift, bucket), (shift_ref, bucket_ref) = _both(monkeypatch, entropy._shift_and_bucket, condition)
+        condition = box.condition(*args)
+        (shift, bucket), (shift_ref, bucket_ref) = _both(monkeypatch, box.shift_and_bucket, condition)
         np.testing.assert_array_equal(shift, shift_ref)
         np.testing.assert_array_equal(bucket, bucket_ref)
 
@@ -98,57 +99,27 @@ def test_wrong_element_types_are_refused() -> None:
         module.nearest_e8(np.zeros((2, 7)), np.zeros((2, 7)))
 
 
-@pytest.mark.parametrize("name, nesting", [("E8", 1 << 16), ("E8", 3), ("D4", 2), ("Z1^4", 1 << 16), ("E8^2", 1)])
-def test_rank_code_margins_ranks_and_points(monkeypatch: pytest.MonkeyPatch, name: str, nesting: int) -> None:
-    """The kernel's per-vector scan against the numpy keys: margins, the rank of candidates and of far points,
-    and the candidate of every rank (including far ranks, which take the kernel's long walk)."""
-    from ltccodec import rankcode
-
-    from .test_anchor import _tables
-
-    lattice = lattice_by_name(name)
-    rng = np.random.default_rng(8)
-    count = 500
-    dither_coords, _ = rankcode.grid_dither(lattice, count, nesting, rng)
-    candidates = rankcode.frame_candidates(_tables(lattice.dim, peak=(2, 4)), lattice,
-                                           entropy.native_dither(lattice, dither_coords, count), nesting)
-    _, shell = rankcode.shell(lattice)
-    offsets = np.concatenate([np.zeros((1, lattice.dim), np.int64), shell])
-    coords = candidates.p + offsets[rng.integers(0, len(offsets), count)]
-    coords[::9] += 3  # none of the candidates
-    margins, margins_ref = _both(monkeypatch, candidates.margins)
-    np.testing.assert_array_equal(margins, margins_ref)
-    (ranks, with_margins), (ranks_ref, margins_ref) = _both(monkeypatch, candidates.ranks_and_margins, coords)
-    np.testing.assert_array_equal(ranks, ranks_ref)
-    np.testing.assert_array_equal(with_margins, margins_ref)
-    every = rng.integers(0, len(offsets) + 1, count)  # any rank, the escape included
-    every[:len(offsets) + 1] = np.arange(len(offsets) + 1)[:count]
-    points, points_ref = _both(monkeypatch, candidates.points, every)
-    np.testing.assert_array_equal(points, points_ref)
-
-
 def test_box_code_escapes_match_and_out_of_range_is_one_error(monkeypatch: pytest.MonkeyPatch) -> None:
     """The fused box code writes each coordinate's escape words after its symbols, word for word as the numpy path
     with constriction does; a value beyond the escape's 32 bits is the same one-line error both ways."""
-    from pathlib import Path
-
     from ltccodec import codec, keyed, registry
+    from ltccodec.coding import frame as frame_coding
     from ltccodec.errors import LtcError
     from ltccodec.randomness import Randomness
 
-    loaded = registry.by_name("golden-e8", dirs=[Path(__file__).parent / "data" / "golden"])
-    tables, lattice = loaded.model.tables, loaded.model.lattice
-    dither_coords, _ = codec.frame_dither(loaded, Randomness.parse("sd"), keyed.DEFAULT_KEY, bytes(16), 0, 300)
+    loaded = registry.by_name("gaussian8-e8-sd-l2m")
+    coder = loaded.model.coder
+    _, dither = codec.frame_dither(loaded, Randomness.parse("sd"), keyed.DEFAULT_KEY, bytes(16), 0, 300)
     coords = np.random.default_rng(4).integers(-3, 4, (300, 8))
     coords[::7, 3] = 1_000_000  # escapes
     coords[::11, 0] = -70_000
 
     def words() -> np.ndarray:
-        return entropy.encode(tables, lattice, coords, dither_coords, 1 << 16)
+        return frame_coding.encode(coder, coords, dither)
 
     fast, reference = _both(monkeypatch, words)
     np.testing.assert_array_equal(fast, reference)
-    back, _ = entropy.decode(tables, lattice, fast, 300, dither_coords, 1 << 16)
+    back, _ = frame_coding.decode(coder, fast, 300, dither)
     np.testing.assert_array_equal(back, coords)
     coords[5, 2] = 1 << 40
     for setting in ("1", "0"):

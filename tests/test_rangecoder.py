@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from ltccodec import kernels
-from ltccodec.rangecoder import PmfTable, RangeDecoder, RangeEncoder
+from ltccodec.coding.rangecoder import PmfTable, RangeDecoder, RangeEncoder
 
 needs_kernels = pytest.mark.skipif(not kernels.built(),
                                    reason="the compiled kernel is not built in this install (no C compiler?)")
@@ -189,12 +189,12 @@ def test_tables_are_checked_whole_once_and_their_ends_on_every_call() -> None:
     with pytest.raises(ValueError, match="not a valid cumulative distribution"):
         decoder._kernels.decode_categorical(decoder._state, decoder._words,
                                             (np.empty(1, np.int64), np.zeros(1, np.int64), ends, 3))
-    from ltccodec import entropy
+    from ltccodec.coding import box
     from ltccodec.lattice import by_name
 
     lattice = by_name("Z1")
     coords, dither = np.zeros((4, 1), np.int64), np.zeros((4, 1), np.int64)
-    condition = entropy._condition(lattice.blocks[0].basis, 0, coords, 0, dither, 1, 2)
+    condition = box.condition(lattice.blocks[0].basis, 0, coords, 0, dither, 1, 2)
     bad_starts = np.full(table.starts.shape, 3, dtype=np.uint8)  # symbol 3 of a 3-symbol row
     with pytest.raises(ValueError, match="not a valid cumulative distribution"):
         decoder._kernels.decode_coordinate(decoder._state, decoder._words, condition, 0, 0, table.cdf, 3, bad_starts,

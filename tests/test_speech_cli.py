@@ -192,7 +192,7 @@ def test_a_non_audio_file_named_wav_is_one_clear_line(tmp_path, content, fragmen
 
 def test_an_array_stream_refuses_a_wav_output(tmp_path):
     np.save(tmp_path / "x.npy", np.zeros((10, 8), dtype=np.float32))
-    ok(ltc("encode", "x.npy", "-o", "x.ltc", "--model", "gaussian8-e8-sd-l2", cwd=tmp_path))
+    ok(ltc("encode", "x.npy", "-o", "x.ltc", "--model", "gaussian8-e8-sd-l2m", cwd=tmp_path))
     one_line_error(ltc("decode", "x.ltc", "-o", "y.wav", cwd=tmp_path), "holds an array")
     assert not (tmp_path / "y.wav").exists()
 
@@ -201,7 +201,7 @@ def test_an_audio_model_refuses_an_array_and_back(tmp_path):
     np.save(tmp_path / "x.npy", np.zeros((10, 96), dtype=np.float32))
     one_line_error(ltc("encode", "x.npy", "-o", "x.ltc", "--model", "speech-z-none-q3", cwd=tmp_path),
                    "codes audio")
-    one_line_error(ltc("encode", str(CLIP), "-o", "x.ltc", "--model", "gaussian8-e8-sd-l2", cwd=tmp_path),
+    one_line_error(ltc("encode", str(CLIP), "-o", "x.ltc", "--model", "gaussian8-e8-sd-l2m", cwd=tmp_path),
                    "not audio")
 
 

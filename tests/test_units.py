@@ -10,10 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ltccodec import entropy, keyed, lattice, tables
+from ltccodec import keyed, lattice
 from ltccodec.atomic import write_atomic
+from ltccodec.coding import BoxCoder, FrameDither, tables
+from ltccodec.coding import frame as frame_coding
+from ltccodec.coding.tables import CodingTables, quantize_pmf
 from ltccodec.errors import LtcError, UsageError
-from ltccodec.tables import CodingTables, quantize_pmf
 
 PMF = np.array([0.1, 0.2, 0.4, 0.2, 0.05, 0.05])
 COUNTS = [6554, 13107, 26214, 13107, 3277, 3277]
@@ -32,13 +34,14 @@ def test_quantized_pmf_has_exact_integer_weights():
 
 
 def test_range_coder_words_for_a_fixed_table():
-    table, z2 = _z2_tables(), lattice.by_name("Z2")
-    words = entropy.encode(table, z2, COORDS, None, 1)
+    z2 = lattice.by_name("Z2")
+    coder, dither = BoxCoder(_z2_tables(), z2), FrameDither.none(z2, len(COORDS))
+    words = frame_coding.encode(coder, COORDS, dither)
     assert words.tolist() == [0x6A7C80F0, 0xC51A49A2, 0x85BBABDA]
-    decoded, side = entropy.decode(table, z2, words, len(COORDS), None, 1)
+    decoded, side = frame_coding.decode(coder, words, len(COORDS), dither)
     assert decoded.tolist() == COORDS.tolist() and side is None
     # ideal length: the symbols' information plus 32 bits per escape
-    assert entropy.table_bits(table, z2, COORDS, None, 1) == pytest.approx(91.21906082283671, abs=1e-9)
+    assert coder.bits(COORDS, dither) == pytest.approx(91.21906082283671, abs=1e-9)
 
 
 def test_packed_tables_round_trip_and_refuse_inconsistent_arrays():

@@ -47,8 +47,8 @@ class CellFigures:
     vectors: int
     samples: int
     mse: float
-    box_learned: float  # the coder's code length: the box code under the learned prior (with the anchor swap, or
-    # the rank code, when the model uses them), as in the model card
+    box_learned: float  # the coder's code length: the box code under the learned prior (the distance code, or
+    # measured tables, when the model uses them), as in the model card
     box_true: float  # the same boxes under the true latent density
     cell_true: float  # the coded Voronoi cells under the true latent density: the ideal code length
     cell_true_coarse: float  # the same with a quarter of the samples: how far the estimate has converged
@@ -210,20 +210,19 @@ def measure_cells(path: Path, vectors: int = 2_000, samples: int = 8_192,
     centers = rec.centers.double().numpy()
     coded = float(rec.bits.double().mean())
     lattice = model.lattice
-    if model.rank_table is not None or model.distance_table is not None or model.config.measured:
+    if model.distance_table is not None or model.config.measured:
         # what the integer tables code is defined on the codec's dither grid: code the vectors there, and measure the
         # cells of those very points (paired, so the pmf cost is not blurred by a second dither draw)
-        from ltccodec import entropy, rankcode
         from ltccodec.codec import nesting_of
+        from ltccodec.coding import FrameDither, coder_for
         from ltccodec.prior import freeze_tables
 
         tables = model.tables if model.tables is not None else freeze_tables(model.prior, lattice)
-        nesting = nesting_of(rand)
-        dither_coords, u = rankcode.grid_dither(lattice, vectors, nesting, np.random.default_rng(CELL_SEED + 1))
+        coder = coder_for(model.config.coder, tables, lattice, model.distance_table)
+        u, dither = FrameDither.drawn(lattice, vectors, nesting_of(rand), np.random.default_rng(CELL_SEED + 1))
         coords = model.to_symbols(x, u)
         centers = lattice.from_coords(coords) + (0.0 if u is None else u)
-        coded = entropy.table_bits(tables, lattice, coords, dither_coords, nesting, rank_table=model.rank_table,
-                                   distance_table=model.distance_table) / vectors
+        coded = coder.bits(coords, dither) / vectors
     half, quarter = max(1, samples // 2), max(1, samples // 4)
     unit, draws = sobol(half, lattice.dim), gaussian_points(mean, cov, quarter)
     tilted = gaussian_points(np.zeros(lattice.dim), np.eye(lattice.dim), quarter, seed=CELL_SEED + 2)
@@ -254,7 +253,7 @@ def format_cells(rows: Sequence[CellFigures]) -> str:
     head = (f"{'model':<34} {'random':>8} {'mse':>6} {'coded':>7} {'cell*':>7} {'bound':>7} {'pmf':>7}"
             f" {'lattice':>7} {'box*':>7} {'conv.':>7}")
     lines = [head, "(bits per source value; coded = box code length under the learned prior (under the integer "
-                   "tables for rank-coded models and models with measured tables), cell* = the coded "
+                   "tables for distance-coded models and models with measured tables), cell* = the coded "
                    "Voronoi cells under the true latent density, the ideal; bound R(D,0), R(D/2,inf) for pd/none; "
                    "pmf = coded − cell*, lattice = cell* − bound; box* = the boxes under the true density; "
                    "conv. = cell* from a quarter of the samples − cell*)"]

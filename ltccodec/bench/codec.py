@@ -4,7 +4,6 @@ would otherwise pick at the same MSE (`bench.peers`) and the whole-process time 
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -13,8 +12,9 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from ltccodec import codec, entropy, kernels, modelfile, registry, theory
+from ltccodec import codec, kernels, modelfile, registry, theory
 from ltccodec.bench import peers
+from ltccodec.coding import frame as frame_coding
 from ltccodec.keyed import DEFAULT_KEY
 from ltccodec.randomness import Mode, Randomness
 from ltccodec.sources import source_by_name
@@ -38,7 +38,7 @@ class CodecFigures:
     entropy_share: float  # entropy coding time / whole encode time
     sw2: float = 0.0  # sliced W2² of decoded vs input (bench.peers.sliced_w2)
     kernels: bool = False  # the compiled kernels ran (else numpy and constriction)
-    coder: str = "0.5.0"  # the coder version of the model's streams (0.7: rank code, 0.8: distance code)
+    coder: str = "box"  # the model's coder: "box" or "distance"
 
 
 def bench_codec(names: Sequence[str], vectors: int = 20_000, progress: Callable[[str], None] = lambda _: None,
@@ -68,46 +68,40 @@ def bench_codec(names: Sequence[str], vectors: int = 20_000, progress: Callable[
             bound_name = "R(D/2,inf)" if rand.mode is Mode.PRIVATE else "R(D,0)"
             bound = float(theory.rate_no_common_randomness(mse) if rand.mode is Mode.PRIVATE
                           else theory.rdp_zero_perception(mse))
-            with io.BytesIO(data) as stream:
-                payload = 8 * codec.read_info(stream).payload_bytes
+            payload = 8 * codec.payload_size(data)
             rows.append(CodecFigures(name, card.lattice, str(rand), vectors, 8 * len(data) / values, payload / values,
                                      table / values,
                                      estimate / values, bound, bound_name, mse, vectors / encode_seconds,
                                      vectors / decode_seconds, coder_seconds / encode_seconds,
                                      peers.sliced_w2(x, np.asarray(y, dtype=np.float64)), kernels.active() is not None,
-                                     ".".join(map(str, codec.coder_version(loaded)))))
+                                     loaded.card.coder))
     return rows
 
 
 def _frame_bits(loaded: registry.LoadedModel, rand: Randomness, x: np.ndarray, nonce: bytes,
                 repeats: int = 3) -> tuple[float, float, float]:
     """(table bits, float-prior box bits, seconds in the entropy coder) over the same frames as `encode`; the box
-    bits are those of the coded points (swapped under the anchor swap), and for a rank-coded model the table bits."""
+    bits are those of the coded points, and for a distance-coded model the table bits."""
     model, tables = loaded.model, loaded.model.tables
     reference, _ = modelfile.load(registry.find(loaded.name))  # the torch model holds the float prior
     assert tables is not None
     table = estimate = seconds = 0.0
-    a = codec.nesting_of(rand)
     for index, start in enumerate(range(0, len(x), codec.FRAME_VECTORS)):
         part = x[start:start + codec.FRAME_VECTORS]
-        dither_coords, u, native = codec.frame_dither_native(loaded, rand, DEFAULT_KEY, nonce, index, len(part))
+        u, dither = codec.frame_dither(loaded, rand, DEFAULT_KEY, nonce, index, len(part))
         coords = model.to_symbols(part, u)
-        ranks = model.rank_table if loaded.card.rank else None
-        distances = model.distance_table if loaded.card.distance else None
         fastest = float("inf")
         for _ in range(repeats):  # as the whole encode is timed: the fastest of a few, so the share compares like
             began = time.perf_counter()
-            entropy.encode(tables, model.lattice, coords, dither_coords, a, anchor=loaded.card.anchor,
-                           rank_table=ranks, dither_native=native, distance_table=distances)
+            frame_coding.encode(model.coder, coords, dither)
             fastest = min(fastest, time.perf_counter() - began)
         seconds += fastest
-        table += entropy.table_bits(tables, model.lattice, coords, dither_coords, a, anchor=loaded.card.anchor,
-                                    rank_table=ranks, distance_table=distances)
-        if ranks is not None or distances is not None:  # no float counterpart: the estimate is the integer length
+        table += model.coder.bits(coords, dither)
+        if loaded.card.coder != "box":  # no float counterpart: the estimate is the integer length
             estimate = table
             continue
         with torch.no_grad():
-            centers = reference.centers(reference._coded(coords, u), u)
+            centers = reference.centers(coords, u)
             estimate += float(reference.prior.box_bits(centers, reference.lattice).double().sum())
     return table, estimate, seconds
 
@@ -206,7 +200,7 @@ def _dim(row: CodecFigures) -> int:
 
 
 E8_NSM = 929.0 / 12960.0  # Conway & Sloane, SPLAG ch. 21
-BOX_CODERS = ("0.5.0", "0.6.0")  # the speed rows: the box code (the rank and distance codes trade speed for rate)
+BOX_CODERS = ("box",)  # the speed rows: the box code (the distance code trades speed for rate)
 
 
 def scoreboard(rows: Sequence[CodecFigures], cells: Sequence[object], whole: tuple[str, float, float] | None) -> str:

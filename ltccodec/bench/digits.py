@@ -106,11 +106,11 @@ def _pillow(pixels: np.ndarray, fmt: str, quality: int) -> tuple[bytes, np.ndarr
 
 def _ours(pixels: np.ndarray, loaded: registry.LoadedModel, randomness: Randomness) -> tuple[bytes, int, np.ndarray]:
     out = io.BytesIO()
-    header = codec.encode_images(media.Image(pixels[None, :, :, None]), out, loaded, randomness, nonce=NONCE)
+    codec.encode_images(media.Image(pixels[None, :, :, None]), out, loaded, randomness, nonce=NONCE)
     data = out.getvalue()
     decoded = codec.open_stream(io.BytesIO(data), model=loaded).decode(SEED).image
     assert decoded is not None
-    return data, header.frames[0].size, decoded.pixels[0, :, :, 0]
+    return data, codec.payload_size(data), decoded.pixels[0, :, :, 0]
 
 
 def _score(name: str, setting: str, sizes: Sequence[tuple[int, int]], reference: np.ndarray, decoded: np.ndarray,

@@ -5,7 +5,7 @@ Behind ``ltc bench fuzz``; `tests/test_hostile.py` runs a small share of the sam
 
 Every case ends in one of: ``same`` (it decoded to the original's output: the mutation hit nothing that matters),
 ``changed`` (it decoded to something else, but the mutation recomputed the checks that cover what it changed: a
-header edit with its CRC, or frames swapped with their table entries — checksums are not signatures), ``error``
+header edit with its CRC, or two frames' contents swapped with their CRCs — checksums are not signatures), ``error``
 (one `LtcError`), or a failure — ``silent`` (decoded to something else although a check should have caught it),
 ``oversize``, ``crash:<exception type>``, ``memory`` or ``timeout`` — which the campaign reports.
 """
@@ -70,35 +70,38 @@ def mutate(data: bytes, kind: str, rng: np.random.Generator) -> bytes:
     return bytes(b)
 
 
-def _split(data: bytes) -> tuple[container.Header, list[bytes]]:
-    header = container.read_header(io.BytesIO(data))
-    offset, payloads = len(container.pack_header(header)), []
-    for f in header.frames:
-        payloads.append(data[offset:offset + f.size])
-        offset += f.size
-    return header, payloads
+def _split(data: bytes) -> tuple[container.Header, list[container.Frame], bytes]:
+    """(header, frames, the end record's bytes) of a full stream."""
+    stream = io.BytesIO(data)
+    header = container.read_header(stream)
+    frames = list(container.read_frames(stream, header))
+    return header, frames, data[stream.tell() - len(container.end_record(container.end_of(
+        header, len(frames), sum(f.vectors for f in frames)))):]
+
+
+def _join(header: container.Header, frames: list[container.Frame], end: bytes) -> bytes:
+    return container.pack_header(header) + b"".join(container.frame_record(f) for f in frames) + end
 
 
 def _payload_edit(data: bytes, rng: np.random.Generator) -> bytes:
-    header, payloads = _split(data)
-    index = int(rng.integers(len(payloads)))
-    piece = bytearray(payloads[index])
+    """A bit of one frame's payload flipped, the frame's CRC recomputed."""
+    header, frames, end = _split(data)
+    index = int(rng.integers(len(frames)))
+    piece = bytearray(frames[index].payload)
     piece[int(rng.integers(len(piece)))] ^= 1 << int(rng.integers(8))
-    payloads[index] = bytes(piece)
-    frames = tuple(dataclasses.replace(f, crc=zlib.crc32(p)) for f, p in zip(header.frames, payloads, strict=True))
-    return container.pack_header(dataclasses.replace(header, frames=frames)) + b"".join(payloads)
+    frames[index] = dataclasses.replace(frames[index], payload=bytes(piece))
+    return _join(header, frames, end)
 
 
 def _swap_frames(data: bytes, rng: np.random.Generator) -> bytes:
-    header, payloads = _split(data)
-    if len(payloads) < 2:
+    """Two frames' contents exchanged under their own indices, their CRCs recomputed."""
+    header, frames, end = _split(data)
+    if len(frames) < 2:
         return _payload_edit(data, rng)
-    i, j = rng.choice(len(payloads), size=2, replace=False)
-    frames, order = list(header.frames), list(range(len(payloads)))
-    frames[i], frames[j] = frames[j], frames[i]
-    order[i], order[j] = order[j], order[i]
-    swapped = dataclasses.replace(header, frames=tuple(frames))
-    return container.pack_header(swapped) + b"".join(payloads[k] for k in order)
+    i, j = (int(k) for k in rng.choice(len(frames), size=2, replace=False))
+    frames[i], frames[j] = (dataclasses.replace(frames[j], index=frames[i].index),
+                            dataclasses.replace(frames[i], index=frames[j].index))
+    return _join(header, frames, end)
 
 
 @dataclass(frozen=True)
