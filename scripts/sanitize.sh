@@ -134,8 +134,11 @@ def fuzz(seconds: float) -> int:
 
     from ltccodec.bench import fuzz
 
+    from ltccodec import registry
+
     golden = Path("tests/data/golden")
     streams = sorted(golden.rglob("*.ltc"))
+    dirs = [golden, *registry.model_dirs()]  # the golden folder's models, then the shipped ones
     if not streams:
         print("sanitize: FAILED: no golden streams to fuzz in tests/data/golden", file=sys.stderr)
         return 1
@@ -145,7 +148,7 @@ def fuzz(seconds: float) -> int:
     began, seed, total = time.monotonic(), 1000, Counter()
     while time.monotonic() - began < seconds:
         try:
-            campaign = fuzz.run(streams, 1000, [golden], seed=seed, jobs=2, memory_bytes=unlimited)
+            campaign = fuzz.run(streams, 1000, dirs, seed=seed, jobs=2, memory_bytes=unlimited)
         except BrokenProcessPool:
             print(f"sanitize: FAILED: a fuzz worker died (a sanitizer report above says why) in the 1000 cases of "
                   f"seed {seed}", file=sys.stderr)
