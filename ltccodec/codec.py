@@ -149,6 +149,25 @@ def encode_images(image: Image, out: BinaryIO, model: ModelArg, randomness: str 
                            Kind.IMAGE, "float32", tuple(int(s) for s in vectors.shape), None, info, compact)
 
 
+def kind_of(item: Audio | Image | np.ndarray) -> str:
+    """The input kind a model is chosen for: "audio", "image" or "array"."""
+    return "audio" if isinstance(item, Audio) else "image" if isinstance(item, Image) else "array"
+
+
+def encode_item(item: Audio | Image | np.ndarray, out: BinaryIO, model: ModelArg,
+                randomness: str | Randomness, key: keyed.Key | None = None, nonce: bytes | None = None,
+                progress: Progress | None = None, compact: bool | None = None) -> Header:
+    """`encode_audio`, `encode_images` or `encode_to`, by what ``item`` is. ``compact``: the compact profile (None:
+    images that fit it use it, arrays do not; audio has none)."""
+    if isinstance(item, Audio):
+        if compact:
+            raise UsageError("the compact profile holds arrays and images; audio uses the full format")
+        return encode_audio(item, out, model, randomness, key, nonce, progress=progress)
+    if isinstance(item, Image):
+        return encode_images(item, out, model, randomness, key, nonce, progress=progress, compact=compact)
+    return encode_to(item, out, model, randomness, key, nonce, progress=progress, compact=bool(compact))
+
+
 def _encode_vectors(flat: np.ndarray, gains: np.ndarray | None, out: BinaryIO, loaded: LoadedModel,
                     rand: Randomness, key: keyed.Key | None, nonce: bytes | None, frame_vectors: int,
                     progress: Progress | None, kind: Kind, dtype: str, shape: tuple[int, ...],

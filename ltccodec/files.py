@@ -171,69 +171,67 @@ def encode_file(src: str, dst: str, choice: registry.Choice | None = None, key: 
     back and decoded, so every frame's decoded symbols are checked against what the encoder coded. ``resolve``
     turns the choice and the input's kind into a model (a batch passes one that remembers its answers).
     ``compact`` writes the compact profile (one frame of at most 4,096 vectors); by default images that fit it
-    use it and arrays do not."""
+    use it and arrays do not.
+
+    One pass: read the input (its kind and description), resolve the model once, code, write."""
     began = time.perf_counter()
     choice = choice or registry.Choice()
     check_output(dst, force)
-    label = "stdin" if src == STDIO else src
-    raw = b"" if src != STDIO and Path(src).is_dir() else read_input(src)
+    item, input_bytes = read_media(src)
+    kind = codec.kind_of(item)
+    if kind == "array" and choice.model is None and registry.DEFAULT_FAMILIES["array"] is None:
+        ladders = registry.ladders_for(int(item.shape[-1])) if item.ndim else []
+        fits = f"; for vectors of {item.shape[-1]} values: {', '.join(ladders)}" if ladders else ""
+        raise UsageError(f"arrays have no default model: give --model{fits} (see `ltc models`)")
+    loaded, randomness = resolve(choice, kind)
+    if resize and isinstance(item, media.Image) and loaded.card.image is not None and \
+            item.shape != loaded.card.image:
+        item = media.to_grayscale(item, *loaded.card.image[:2])
     out = io.BytesIO()
-    image = _read_images(src, raw, label)
-    if isinstance(image, media.Image):
-        loaded, randomness = resolve(choice, "image")
-        if resize and loaded.card.image is not None and image.shape != loaded.card.image:
-            image = media.to_grayscale(image, *loaded.card.image[:2])
-        codec.encode_images(image, out, loaded, randomness, key, nonce, progress=progress, compact=compact)
-        values, seconds, kind = int(image.pixels.size), None, "image"
-        raw = raw or bytes(image.pixels.size)  # a folder: count its pixels as the input size
-    elif image is not None or label.lower().endswith(".npy"):
-        array = image if image is not None else media.read_array(raw, label)
-        if choice.model is None and registry.DEFAULT_FAMILIES["array"] is None and array.ndim:
-            ladders = registry.ladders_for(int(array.shape[-1]))
-            fits = f"; for vectors of {array.shape[-1]} values: {', '.join(ladders)}" if ladders else ""
-            raise UsageError(f"arrays have no default model: give --model{fits} (see `ltc models`)")
-        loaded, randomness = resolve(choice, "array")
-        codec.encode_to(array, out, loaded, randomness, key, nonce, progress=progress, compact=bool(compact))
-        values, seconds, kind = int(array.size), None, "array"
-    else:
-        audio = media.read_audio(raw, label)
-        loaded, randomness = resolve(choice, "audio")
-        codec.encode_audio(audio, out, loaded, randomness, key, nonce, progress=progress)
-        values, seconds, kind = int(audio.samples.size), audio.seconds, "audio"
-        if compact:
-            raise UsageError("the compact profile holds arrays and images; audio uses the full format")
+    codec.encode_item(item, out, loaded, randomness, key, nonce, progress, compact)
     data = out.getvalue()
     if verify:
         _verify_stream(data, key, loaded)
     write_output(dst, data, force)
     if verify and dst != STDIO:
         _verify_written(dst, hashlib.sha256(data).digest())
-    return EncodeStats(kind, loaded.name, randomness, len(raw), len(data), codec.payload_size(data), values, seconds,
-                       time.perf_counter() - began, verify)
+    seconds = item.seconds if isinstance(item, media.Audio) else None
+    size = item.samples.size if isinstance(item, media.Audio) else item.pixels.size \
+        if isinstance(item, media.Image) else item.size
+    return EncodeStats(kind, loaded.name, randomness, input_bytes, len(data), codec.payload_size(data), int(size),
+                       seconds, time.perf_counter() - began, verify)
 
 
-def _read_images(src: str, raw: bytes, label: str) -> media.Image | np.ndarray | None:
-    """The images in ``src`` (a PNG/JPEG, a folder of them, or a uint8 ``.npy`` stack); another ``.npy``'s
-    array; None for anything else (audio)."""
+def read_media(src: str) -> tuple[media.Audio | media.Image | np.ndarray, int]:
+    """What ``src`` holds — images (a PNG/JPEG, a folder of them, a uint8 ``.npy`` stack), an array (another
+    ``.npy``) or audio (anything else soundfile reads) — and its size in bytes (a folder: its pixels)."""
+    label = "stdin" if src == STDIO else src
     if src != STDIO and Path(src).is_dir():
-        names = sorted(p for p in Path(src).iterdir() if media.image_format_for(p.name) is not None)
-        if not names:
-            raise UsageError(f"{src} is a folder without .png or .jpg images")
-        images = [media.read_image(read_input(str(p)), str(p)) for p in names]
-        if len({i.shape for i in images}) > 1:
-            raise UsageError(f"the images in {src} differ in size or channels; a stream holds images of one shape")
-        return media.Image(np.concatenate([i.pixels for i in images]), images[0].file_format)
+        images = _read_folder(src)
+        return images, int(images.pixels.size)
+    raw = read_input(src)
     if media.is_image(raw):
-        return media.read_image(raw, label)
-    if media.is_npy(raw):
+        return media.read_image(raw, label), len(raw)
+    if media.is_npy(raw) or label.lower().endswith(".npy"):
         array = media.read_array(raw, label)
         if array.dtype == np.uint8 and array.ndim in (3, 4) and array.size:
             pixels = array[..., None] if array.ndim == 3 else array
             if pixels.shape[-1] not in (1, 3, 4):
                 raise UsageError(f"{label}: a uint8 stack of images has 1, 3 or 4 channels, not {pixels.shape[-1]}")
-            return media.Image(np.ascontiguousarray(pixels))
-        return array
-    return None
+            return media.Image(np.ascontiguousarray(pixels)), len(raw)
+        return array, len(raw)
+    return media.read_audio(raw, label), len(raw)
+
+
+def _read_folder(src: str) -> media.Image:
+    """The images of a folder, sorted by name, as one stack."""
+    names = sorted(p for p in Path(src).iterdir() if media.image_format_for(p.name) is not None)
+    if not names:
+        raise UsageError(f"{src} is a folder without .png or .jpg images")
+    images = [media.read_image(read_input(str(p)), str(p)) for p in names]
+    if len({i.shape for i in images}) > 1:
+        raise UsageError(f"the images in {src} differ in size or channels; a stream holds images of one shape")
+    return media.Image(np.concatenate([i.pixels for i in images]), images[0].file_format)
 
 
 def _verify_stream(data: bytes, key: Key | None, loaded: registry.LoadedModel) -> None:

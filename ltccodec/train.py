@@ -204,6 +204,7 @@ DISTANCE_VECTORS = 1 << 16
 def distance_table(model: LTCModel, source: Source, randomness: Randomness, seed: int, shells: int,
                    count: int = DISTANCE_VECTORS) -> DistanceTable:
     """The distance code's table, fitted on ``count`` fresh source vectors under the codec's dither grid."""
+    from ltccodec import distance_fit
     from ltccodec.codec import FRAME_VECTORS, nesting_of
     from ltccodec.coding import distance
     from ltccodec.prior import freeze_tables
@@ -220,7 +221,7 @@ def distance_table(model: LTCModel, source: Source, randomness: Randomness, seed
         u, dither = FrameDither.drawn(model.lattice, len(x), nesting, rng)
         frames.append((distance.frame_candidates(tables, model.lattice, dither),
                        model.to_symbols(torch.from_numpy(x), u)))
-    return distance.fit(frames, model.lattice, shells)
+    return distance_fit.fit(frames, model.lattice, shells)
 
 
 def _scaled_identity(model: LTCModel, scale: float, gain: float = 1.0) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ltccodec import modelfile
+from ltccodec import distance_fit, modelfile
 from ltccodec.coding import FrameDither, distance
 from ltccodec.coding.tables import quantize_pmf
 from ltccodec.framing import Framing
@@ -45,7 +45,7 @@ def make_model(directory: Path, name: str, seed: int = 0, spec: str | None = Non
         u, dither = FrameDither.drawn(model.lattice, len(x), 1 << 16, rng)
         frames = [(distance.frame_candidates(freeze_tables(model.prior, model.lattice), model.lattice, dither),
                    model.to_symbols(torch.from_numpy(x), u))]
-        model.distance_table = distance.fit(frames, model.lattice, shells=2)
+        model.distance_table = distance_fit.fit(frames, model.lattice, shells=2)
     training = modelfile.Training(randomness, 1.0, 0.0, 0, 0, seed, 0.0, "tests/codec_models.py")
     card = modelfile.card_for(model, name, f"gaussian:{n}", training)
     return modelfile.save(model, card, directory / name)

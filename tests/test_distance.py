@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ltccodec import codec, container, keyed, modelfile, registry
+from ltccodec import codec, container, distance_fit, keyed, modelfile, registry
 from ltccodec.coding import BoxCoder, FrameDither, distance
 from ltccodec.coding import frame as frame_coding
 from ltccodec.errors import LtcError
@@ -118,7 +118,7 @@ def test_fit_recovers_a_known_quadratic_form():
     pick = (rng.random(count)[:, None] > np.cumsum(prob, axis=1)).sum(axis=1)
     p = rng.integers(-3, 4, (count, 4))
     cand = distance.Candidates(p, diff, scale)
-    table = distance.fit([(cand, p + coord_offsets[pick])], lattice, 2)
+    table = distance_fit.fit([(cand, p + coord_offsets[pick])], lattice, 2)
     np.testing.assert_allclose(table.quad / 4096, beta, rtol=0.08)
     np.testing.assert_allclose(table.lin / 4096, gamma, atol=0.05)
     assert table.escape == 0
