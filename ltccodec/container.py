@@ -156,8 +156,6 @@ class End:
 
 def pack_header(h: Header) -> bytes:
     name = h.model_name.encode()
-    if not MODEL_NAME.fullmatch(h.model_name):
-        raise ValueError(f"{h.model_name!r} is not a model name")
     body = b"".join([
         struct.pack("<B", len(name)), name,
         _FIXED.pack(h.model_sha256, int(h.coder), int(h.mode), h.nesting, h.nonce, h.key_check, int(h.kind),

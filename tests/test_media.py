@@ -116,9 +116,8 @@ def _audio_header(**changes: int) -> container.Header:
     info = container.AudioInfo(44100, 2, 44100, 1, 1, 8000, 8000)
     info = dataclasses.replace(info, **changes)
     vectors = info.channels * info.frames_per_channel(96)
-    return container.Header("speech-test", bytes(32), container.ModeCode.NONE, 1, bytes(16), bytes(4), 1, (0, 5, 0),
-                            container.Kind.AUDIO, "float32", (vectors, 96), 96, 96, vectors, 4096,
-                            (container.Frame(0, 0, 0),) * -(-vectors // 4096), info)
+    return container.Header("speech-test", bytes(32), container.CoderCode.BOX, container.ModeCode.NONE, 1, bytes(16),
+                            bytes(4), container.Kind.AUDIO, 96, 96, 4096, vectors, audio=info)
 
 
 def test_audio_header_round_trips():
@@ -142,6 +141,12 @@ def test_audio_frame_count_must_match_the_length():
     header = dataclasses.replace(_audio_header(), audio=container.AudioInfo(44100, 2, 88200, 1, 1, 8000, 16000))
     with pytest.raises(container.FormatError, match="number of coded frames"):
         container.read_header(io.BytesIO(container.pack_header(header)))
+    unknown = dataclasses.replace(_audio_header(), audio=container.AudioInfo(44100, 2, container.UNKNOWN, 1, 1, 8000,
+                                                                             container.UNKNOWN))
+    with pytest.raises(container.FormatError, match="known only in part"):  # the vector count is still stated
+        container.read_header(io.BytesIO(container.pack_header(unknown)))
+    streamed = dataclasses.replace(unknown, vectors=container.UNKNOWN)  # as written before the length is known
+    assert container.read_header(io.BytesIO(container.pack_header(streamed))) == streamed
 
 
 @pytest.mark.parametrize("name", ["../../etc/passwd", "/tmp/model", "a" * 200, "bad name", ""])

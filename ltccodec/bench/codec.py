@@ -204,16 +204,11 @@ BOX_CODERS = ("box",)  # the speed rows: the box code (the distance code trades 
 
 
 def scoreboard(rows: Sequence[CodecFigures], cells: Sequence[object], whole: tuple[str, float, float] | None) -> str:
-    """The table of the codec's targets (set in issue 12), filled from this run: E8 shared-dither models' pmf cost
+    """The table of the codec's targets (docs/results.md), filled from this run: E8 shared-dither models' pmf cost
     against the ideal cell code (``cells``: `bench.cells.CellFigures`) and gap to R(D,0), the lowest E8 SD rate, E8
     and Leech speeds, the whole-process times of a small file (``whole``: model, encode s, decode s) and the entropy
     code's share."""
     lines = ["the codec's targets, this run (targets in brackets; bit/value unless said):"]
-    later = {c.name: c.superseded_by for c in registry.list_models()}
-    if any(later.get(r.model) for r in rows):
-        lines.append("  (superseded models, kept so their streams decode, are left out: `ltc models` names them)")
-    rows = [r for r in rows if not later.get(r.model)]
-    cells = [c for c in cells if not later.get(c.model)]  # type: ignore[attr-defined]
     e8 = [r for r in rows if r.lattice == "E8" and r.randomness == "sd"]
     if cells:
         parts = [f"{c.model.rsplit('-', 1)[-1]} {c.pmf_cost:+.4f} at {c.box_learned:.3f}" for c in
@@ -222,7 +217,7 @@ def scoreboard(rows: Sequence[CodecFigures], cells: Sequence[object], whole: tup
                      + ", ".join(parts))
     if e8:
         loss = float(theory.space_filling_loss(E8_NSM))
-        # payload rates: the ~150-byte header is a per-file constant, not a rate
+        # payload rates: the ~180-byte header and end record are a per-file constant, not a rate
         low = sorted((r for r in e8 if r.payload_bits <= 0.66), key=lambda r: -r.payload_bits)
         if low:
             lines.append(f"  E8 sd, payload gap to R(D,0) at ≤ 0.66 [≤ loss + 0.05 = {loss + 0.05:.3f}]: " + ", ".join(
