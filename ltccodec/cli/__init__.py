@@ -15,7 +15,7 @@ from ltccodec.cli.report import report_errors
 
 SECTIONS = {  # heading in --help -> commands, in the order listed
     "Codec commands": (codec.encode, codec.decode, codec.info, codec.models, codec.batch, codec.data),
-    "Lab commands (need extras, e.g. pip install 'ltccodec[train]')": (
+    "Lab commands (most need an extra: pip install 'ltccodec[train]')": (
         lab.train, lab.eval_command, lab.bench, lab.lattices),
 }
 
