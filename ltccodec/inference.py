@@ -4,8 +4,7 @@ its model file, so that `ltc encode` and `ltc decode` never import torch (it cos
 It computes what `ltc.LTCModel`'s symbols and reconstruction paths compute, in float32 like torch, and is tested
 equal to them within float tolerance; the integer coordinates it decides are the coded symbols either way (a
 last-bit difference can only move a point that sits on a cell boundary, and the stream records what was chosen).
-Every shipped transform kind has a numpy version; a kind without one would fall back to the torch model. Used by
-`registry` and `codec`.
+Every transform kind the lab trains has a numpy version. Used by `registry` and `codec`.
 """
 
 from __future__ import annotations
@@ -253,33 +252,10 @@ def _transforms(card: modelfile.ModelCard, weights: dict[str, np.ndarray]) -> tu
     return (lambda x: x * scale_in), (lambda y: y * scale_out + correction(y))
 
 
-class TorchModel:
-    """The torch model behind the same interface, for transform kinds numpy does not run."""
-
-    def __init__(self, path: Path):
-        import torch
-
-        self._torch = torch
-        self.model, self.card = modelfile.load(path)
-        self.tables, self.gain_counts, self.lattice = self.model.tables, self.model.gain_counts, self.model.lattice
-        self.coder = None if self.tables is None else coder_for(self.card.coder, self.tables, self.lattice,
-                                                                self.model.distance_table)
-
-    def to_symbols(self, x: np.ndarray, shared: np.ndarray | None) -> np.ndarray:
-        return self.model.to_symbols(self._torch.from_numpy(np.asarray(x, dtype=np.float32)), shared)
-
-    def from_symbols(self, coords: np.ndarray, shared: np.ndarray | None,
-                     private: np.ndarray | None) -> np.ndarray:
-        return self.model.from_symbols(coords, shared, private).numpy()
-
-    def private_dither(self, randomness: Randomness, count: int, rng: np.random.Generator) -> np.ndarray | None:
-        return self.model.private_dither(randomness, count, rng)
-
-
-def load_for_coding(path: Path) -> tuple[NumpyModel | TorchModel, modelfile.ModelCard]:
-    """The fastest coding model for the file at ``path``: numpy where its transforms allow, else torch."""
+def load_for_coding(path: Path) -> tuple[NumpyModel, modelfile.ModelCard]:
+    """The coding model of the file at ``path`` (every transform kind the lab trains has a numpy forward pass)."""
     verified = modelfile.read_verified(path)
-    if verified.card.transform in NUMPY_KINDS:
-        return NumpyModel(verified), verified.card
-    model = TorchModel(path)
-    return model, model.card
+    if verified.card.transform not in NUMPY_KINDS:
+        raise LtcError(f"model {verified.card.name}: {verified.card.transform} transforms have no numpy forward pass "
+                       "in this ltc")
+    return NumpyModel(verified), verified.card

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ltccodec import modelfile
+from ltccodec import modelfile, modelio
 from ltccodec.errors import UsageError
 from ltccodec.evaluate import Row, evaluate, plot_rows, row_for, write_rows
 from ltccodec.randomness import Randomness
@@ -54,14 +54,14 @@ def evaluate_models(paths: Sequence[Path], randomness: Sequence[str] = (), count
     rows = []
     gaussian = True
     for path in paths:
-        model, card = modelfile.load(path)
+        model, card = modelio.load(path)
         source = source_by_name(card.source)
         gaussian = gaussian and source.gaussian
         for text in randomness or (card.training.randomness,):
             metrics = evaluate(model, source, Randomness.parse(text), count)
             rows.append(row_for(card, metrics))
             if update_cards and metrics.randomness == card.training.randomness:
-                modelfile.update_card(path, dataclasses.replace(card, metrics=(metrics,)))
+                modelio.update_card(path, dataclasses.replace(card, metrics=(metrics,)))
             report(rows[-1])
     return Evaluation(tuple(rows), gaussian)
 

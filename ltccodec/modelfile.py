@@ -1,8 +1,8 @@
 """Model files: weights in safetensors (float16, no pickle) beside a JSON card that says what the model is,
-how it was trained, what it measured, and the SHA-256 of the weights. Used by `train`, `evaluate`, `registry`.
+how it was trained, what it measured, and the SHA-256 of the weights.
 
-Reading a file (`read_verified`) needs no torch: the coder's numpy model (`inference`) is built from it directly;
-`load` builds the torch model for training and evaluation."""
+Reading a file (`read_verified`) needs no torch: the coder's numpy model (`inference`) is built from it directly.
+Writing one, and building its torch model, is the lab's (`lab.modelio`)."""
 
 from __future__ import annotations
 
@@ -21,9 +21,8 @@ from ltccodec.coding import tables as tables_format
 from ltccodec.errors import LtcError
 from ltccodec.framing import Framing
 
-if TYPE_CHECKING:  # torch is imported only where a torch model is built (training, evaluation)
+if TYPE_CHECKING:
     from ltccodec.coding import DistanceTable
-    from ltccodec.ltc import LTCModel, ModelConfig
 
 FORMAT = "ltc-model/1"
 
@@ -92,15 +91,6 @@ class ModelCard:
         """(height, width, channels) of the images an image model codes, one image per vector; else None."""
         return (28, 28, 1) if self.transform == "conv28" else None
 
-    def config(self) -> ModelConfig:
-        from ltccodec.ltc import ModelConfig
-        from ltccodec.transforms import TransformConfig, TransformKind
-
-        kind = TransformKind(self.transform)
-        return ModelConfig(TransformConfig(kind, self.source_dim, self.latent_dim, self.width, self.depth,
-                                           self.channels, self.centroid), self.lattice,
-                           self.measured_tables, self.coder)
-
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=False) + "\n"
 
@@ -114,57 +104,6 @@ class ModelCard:
         return cls(**raw)
 
 
-def card_for(model: LTCModel, name: str, source: str, training: Training,
-             metrics: tuple[Metrics, ...] = (), framing: Framing | None = None, data: str = "",
-             standardize: dict | None = None) -> ModelCard:
-    t = model.config.transform
-    return ModelCard(name, source, model.config.lattice, t.kind.value, t.n, t.latent, t.width, t.depth, t.channels,
-                     float(model.dither_scale.detach()), training, metrics, framing=framing, centroid=t.centroid,
-                     data=data, standardize=standardize, measured_tables=model.config.measured,
-                     coder=model.config.coder)
-
-
-def weights_bytes(model: LTCModel, buckets: int = tables_format.BUCKETS) -> bytes:
-    """The model's parameters as float16 safetensors bytes, with the prior's integer coding tables frozen
-    from those very weights (deterministic for given weights) with ``buckets`` phase buckets — or, for a model
-    with measured tables (``config.measured``), the tables it holds."""
-    import torch
-    from safetensors.torch import save as save_tensors
-
-    from ltccodec.ltc import LTCModel
-    from ltccodec.prior import freeze_tables
-
-    tensors = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
-    if model.config.measured:
-        if model.tables is None:
-            raise ValueError("a model with measured tables must hold them")
-        packed = tables_format.pack(model.tables)
-        tensors.update({f"tables.{k}": torch.from_numpy(v) for k, v in packed.items()})
-    elif all(b.embedding is None for b in model.lattice.blocks):
-        rounded = LTCModel(model.config)
-        rounded.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()})
-        packed = tables_format.pack(freeze_tables(rounded.prior, rounded.lattice, buckets=buckets))
-        tensors.update({f"tables.{k}": torch.from_numpy(v) for k, v in packed.items()})
-    if model.gain_counts is not None:
-        tensors["side.gain_counts"] = torch.from_numpy(model.gain_counts.astype(np.int32))
-    if model.distance_table is not None:
-        d = model.distance_table
-        tensors.update({"distance.quad": torch.from_numpy(d.quad.astype(np.int64)),
-                        "distance.lin": torch.from_numpy(d.lin.astype(np.int64)),
-                        "distance.exp_table": torch.from_numpy(d.exp_table.astype(np.int64)),
-                        "distance.meta": torch.tensor([d.shells, d.escape], dtype=torch.int64)})
-    return save_tensors(tensors, metadata={"format": FORMAT})
-
-
-def round_weights(model: LTCModel) -> None:
-    """Round the parameters to what the model file stores, so measured figures match a reloaded model."""
-    import torch
-
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(p.to(torch.float16).to(p.dtype))
-
-
 def stem_of(path: Path) -> Path:
     """The common stem of a model file pair, given either file or the stem (names may contain dots)."""
     return path.with_suffix("") if path.suffix in (".json", ".safetensors") else path
@@ -174,21 +113,6 @@ def files_of(path: Path) -> tuple[Path, Path]:
     """(card, weights) paths of the model at ``path``."""
     stem = stem_of(path)
     return stem.parent / f"{stem.name}.json", stem.parent / f"{stem.name}.safetensors"
-
-
-def save(model: LTCModel, card: ModelCard, path: Path, buckets: int = tables_format.BUCKETS) -> ModelCard:
-    """Write the weights and the card atomically; returns the card with its hash filled in."""
-    data = weights_bytes(model, buckets)
-    card = dataclasses.replace(card, sha256=hashlib.sha256(data).hexdigest())
-    card_path, weights_path = files_of(path)
-    _atomic_write(weights_path, data)
-    _atomic_write(card_path, card.to_json().encode())
-    return card
-
-
-def update_card(path: Path, card: ModelCard) -> None:
-    """Rewrite a model's card (new figures); its weights and so its SHA-256 stay as they are."""
-    _atomic_write(files_of(path)[0], card.to_json().encode())
 
 
 @dataclass(frozen=True, eq=False)
@@ -268,24 +192,7 @@ def _distance_table(stem: Path, card: ModelCard, tensors: dict[str, np.ndarray])
     return table
 
 
-def load(path: Path) -> tuple[LTCModel, ModelCard]:
-    """The torch model of a model file pair (training, evaluation)."""
-    import torch
-
-    from ltccodec.ltc import LTCModel
-
-    verified = read_verified(path)
-    model = LTCModel(verified.card.config())
-    try:
-        model.load_state_dict({k: torch.from_numpy(v) for k, v in verified.weights.items()})
-    except RuntimeError as error:
-        raise LtcError(f"{stem_of(path)}: weights do not fit the card ({str(error).splitlines()[0]})") from None
-    model.eval()
-    model.tables, model.gain_counts = verified.tables, verified.gain_counts
-    model.distance_table = verified.distance_table
-    return model, verified.card
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
+def write_file(path: Path, data: bytes) -> None:
+    """Write one file of a model pair atomically, its folder made if missing."""
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, data)

@@ -21,7 +21,7 @@ from pathlib import Path
 from ltccodec import compact, modelfile
 from ltccodec.container import MODEL_NAME
 from ltccodec.errors import LtcError, UsageError
-from ltccodec.inference import NumpyModel, TorchModel, load_for_coding
+from ltccodec.inference import NumpyModel, load_for_coding
 from ltccodec.randomness import Mode, Randomness
 
 MODELS_ENV = "LTC_MODELS"
@@ -38,7 +38,7 @@ LISTED_LADDERS = frozenset({*SOURCE_LADDERS.values(), "gaussian8-e8"})
 class LoadedModel:
     """A model ready to code: forward passes (numpy where possible), card, integer tables."""
 
-    model: NumpyModel | TorchModel
+    model: NumpyModel
     card: modelfile.ModelCard
 
     @property

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from ltccodec import modelfile
+from ltccodec import modelfile, modelio
 from ltccodec.coding import DistanceTable, FrameDither
 from ltccodec.coding.tables import CodingTables, quantize_pmf
 from ltccodec.errors import LtcError, UsageError
@@ -151,7 +151,7 @@ def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str
         _checkpoint(run_dir, config, parts, epoch + 1, seconds)
 
     model.eval()
-    modelfile.round_weights(model)
+    modelio.round_weights(model)
     if config.measured_tables:
         model.tables = measured_tables(model, source, randomness, config.seed)
     if config.distance_code:
@@ -168,9 +168,9 @@ def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str
     training = modelfile.Training(str(randomness), config.lambda_mse, config.lambda_perception, total_steps,
                                   config.batch_size, config.seed, round(seconds, 1), command)
     scaling = getattr(source, "scaling", None)
-    card = modelfile.card_for(model, name, source.name, training, (metrics,), framing, source.description,
+    card = modelio.card_for(model, name, source.name, training, (metrics,), framing, source.description,
                               None if scaling is None else scaling.to_card())
-    return modelfile.save(model, card, out)
+    return modelio.save(model, card, out)
 
 
 MEASURE_VECTORS = 1 << 18

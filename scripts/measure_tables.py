@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from ltccodec import modelfile
+from ltccodec import modelio
 from ltccodec.randomness import Randomness
 from ltccodec.sources import source_by_name
 from ltccodec.train import MEASURE_VECTORS, measured_tables
@@ -28,13 +28,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    model, card = modelfile.load(Path(args.model))
+    model, card = modelio.load(Path(args.model))
     randomness = Randomness.parse(card.training.randomness)
     model.tables = measured_tables(model, source_by_name(card.source), randomness, args.seed, args.vectors)
     model.config = dataclasses.replace(model.config, measured=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    saved = modelfile.save(model, dataclasses.replace(card, name=args.name, measured_tables=True), out / args.name)
+    saved = modelio.save(model, dataclasses.replace(card, name=args.name, measured_tables=True), out / args.name)
     print(f"{args.name}: tables measured on {args.vectors:,} vectors -> {out / args.name} ({saved.sha256[:12]})")
 
 

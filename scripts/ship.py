@@ -15,7 +15,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from ltccodec import modelfile
+from ltccodec import modelio
 from ltccodec.sources import source_by_name
 
 MODES = "none,pd,1bits,nesting3,sd"
@@ -34,13 +34,13 @@ def main() -> None:
     for point in args.points.split(","):
         for mode in args.modes.split(","):
             name = f"{args.ladder}-{mode}-{point}"
-            model, card = modelfile.load(Path(args.runs) / name)
+            model, card = modelio.load(Path(args.runs) / name)
             if not card.data or card.standardize is None:
                 source = sources.setdefault(card.source, source_by_name(card.source))
                 scaling = getattr(source, "scaling", None)
                 card = dataclasses.replace(card, data=card.data or source.description,
                                            standardize=None if scaling is None else scaling.to_card())
-            saved = modelfile.save(model, card, Path(args.out) / name, buckets=BUCKETS)
+            saved = modelio.save(model, card, Path(args.out) / name, buckets=BUCKETS)
             size = (Path(args.out) / f"{name}.safetensors").stat().st_size
             print(f"{name}: {size / 1024:.0f} KiB, sha256 {saved.sha256[:16]}…")
 

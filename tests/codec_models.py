@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ltccodec import distance_fit, modelfile
+from ltccodec import distance_fit, modelfile, modelio
 from ltccodec.coding import FrameDither, distance
 from ltccodec.coding.tables import quantize_pmf
 from ltccodec.framing import Framing
@@ -38,7 +38,7 @@ def make_model(directory: Path, name: str, seed: int = 0, spec: str | None = Non
                 model.analysis.bias.zero_()
                 for bias in model.prior.biases:
                     bias.zero_()
-    modelfile.round_weights(model)
+    modelio.round_weights(model)
     if low_rate:  # fitted as training fits it, under SD's dither grid
         rng = np.random.default_rng(seed)
         x = rng.normal(size=(8192, n)).astype(np.float32)
@@ -47,8 +47,8 @@ def make_model(directory: Path, name: str, seed: int = 0, spec: str | None = Non
                    model.to_symbols(torch.from_numpy(x), u))]
         model.distance_table = distance_fit.fit(frames, model.lattice, shells=2)
     training = modelfile.Training(randomness, 1.0, 0.0, 0, 0, seed, 0.0, "tests/codec_models.py")
-    card = modelfile.card_for(model, name, f"gaussian:{n}", training)
-    return modelfile.save(model, card, directory / name)
+    card = modelio.card_for(model, name, f"gaussian:{n}", training)
+    return modelio.save(model, card, directory / name)
 
 
 AUDIO_FRAMING = Framing(hop=16, gain_steps=1, gain_min=-17, gain_max=2, bands=(4, 8, 16))
@@ -64,13 +64,13 @@ def make_audio_model(directory: Path, name: str, seed: int = 0, randomness: str 
         with torch.no_grad():
             model.analysis.log_scale.fill_(2.0)
             model.synthesis.log_scale.fill_(-2.0)
-    modelfile.round_weights(model)
+    modelio.round_weights(model)
     deltas = np.arange(2 * AUDIO_FRAMING.gain_symbols - 1) - (AUDIO_FRAMING.gain_symbols - 1)
     pmf = np.exp(-np.abs(deltas))  # gains mostly stay put from frame to frame, as in speech
     model.gain_counts = quantize_pmf(np.tile(pmf / pmf.sum(), (AUDIO_FRAMING.band_count, 1)))
     training = modelfile.Training(randomness, 1.0, 0.0, 0, 0, seed, 0.0, "tests/codec_models.py")
-    card = modelfile.card_for(model, name, "speech", training, framing=AUDIO_FRAMING)
-    return modelfile.save(model, card, directory / name)
+    card = modelio.card_for(model, name, "speech", training, framing=AUDIO_FRAMING)
+    return modelio.save(model, card, directory / name)
 
 
 def make_image_model(directory: Path, name: str, seed: int = 0, randomness: str = "sd") -> modelfile.ModelCard:
@@ -79,7 +79,7 @@ def make_image_model(directory: Path, name: str, seed: int = 0, randomness: str 
         torch.manual_seed(seed)
         model = LTCModel(ModelConfig(TransformConfig(TransformKind.CONV28, 784, 8, channels=4), "E8"))
         model.prior = FactorizedPrior(8, init_scale=2.0)
-    modelfile.round_weights(model)
+    modelio.round_weights(model)
     training = modelfile.Training(randomness, 1.0, 0.0, 0, 0, seed, 0.0, "tests/codec_models.py")
-    card = modelfile.card_for(model, name, "digits", training)
-    return modelfile.save(model, card, directory / name)
+    card = modelio.card_for(model, name, "digits", training)
+    return modelio.save(model, card, directory / name)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from ltccodec import inference, modelfile
+from ltccodec import inference, modelfile, modelio
 from ltccodec.ltc import LTCModel, ModelConfig
 from ltccodec.prior import FactorizedPrior
 from ltccodec.randomness import Randomness
@@ -25,10 +25,10 @@ def _save(tmp_path, kind: TransformKind, lattice: str, n: int, latent: int, cent
         with torch.no_grad():  # move every parameter off its initial value, so each one is checked
             for p in model.parameters():
                 p.add_(0.1 * torch.randn_like(p))
-    modelfile.round_weights(model)
-    card = modelfile.card_for(model, "t", f"gaussian:{n}", modelfile.Training("pd", 1, 0, 0, 0, 0, 0, ""))
-    modelfile.save(model, card, tmp_path / "t")
-    return modelfile.load(tmp_path / "t")[0], inference.NumpyModel(modelfile.read_verified(tmp_path / "t"))
+    modelio.round_weights(model)
+    card = modelio.card_for(model, "t", f"gaussian:{n}", modelfile.Training("pd", 1, 0, 0, 0, 0, 0, ""))
+    modelio.save(model, card, tmp_path / "t")
+    return modelio.load(tmp_path / "t")[0], inference.NumpyModel(modelfile.read_verified(tmp_path / "t"))
 
 
 @pytest.mark.parametrize("kind, lattice, n, latent, centroid", [

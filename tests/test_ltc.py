@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from ltccodec import modelfile, theory
+from ltccodec import modelio, theory
 from ltccodec.errors import LtcError, UsageError
 from ltccodec.lattice import by_name
 from ltccodec.ltc import LTCModel, ModelConfig
@@ -166,9 +166,9 @@ def test_a_run_dir_refuses_other_settings(tmp_path):
 
 def test_saved_model_reloads_to_identical_outputs(tmp_path):
     card = train(_tiny(epochs=1, randomness="nesting3"), tmp_path / "run", tmp_path / "m", "m")
-    model, loaded = modelfile.load(tmp_path / "m.json")
+    model, loaded = modelio.load(tmp_path / "m.json")
     assert loaded == card
-    again, _ = modelfile.load(tmp_path / "m")
+    again, _ = modelio.load(tmp_path / "m")
     x = torch.from_numpy(source_by_name("gaussian:8").test_set(100))
     r = Randomness.parse("nesting3")
     a = model.reconstruct(x, r, np.random.default_rng(9))
@@ -186,7 +186,7 @@ def test_corrupt_model_file_is_refused(tmp_path):
     data[-3] ^= 0xFF
     (tmp_path / "m.safetensors").write_bytes(bytes(data))
     with pytest.raises(LtcError, match="does not match the SHA-256 in its card"):
-        modelfile.load(tmp_path / "m")
+        modelio.load(tmp_path / "m")
 
 
 @pytest.mark.parametrize("kind, n, latent", [(TransformKind.MLP, 16, 8), (TransformKind.CONV28, 784, 8)])

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ltccodec import codec, modelfile, registry
+from ltccodec import codec, modelio, registry
 from ltccodec.coding import BoxCoder
 from ltccodec.keyed import DEFAULT_KEY
 from ltccodec.prior import freeze_tables
@@ -26,10 +26,10 @@ def directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained E8 model (its prior far from its latent), and the same weights with measured tables."""
     directory = tmp_path_factory.mktemp("measured")
     make_model(directory, "test-e8")
-    model, card = modelfile.load(directory / "test-e8")
+    model, card = modelio.load(directory / "test-e8")
     model.tables = measured_tables(model, source_by_name("gaussian:8"), Randomness.parse("sd"), seed=3, count=16_384)
     model.config = dataclasses.replace(model.config, measured=True)
-    modelfile.save(model, dataclasses.replace(card, name="test-e8m", measured_tables=True), directory / "test-e8m")
+    modelio.save(model, dataclasses.replace(card, name="test-e8m", measured_tables=True), directory / "test-e8m")
     return directory
 
 
@@ -48,7 +48,7 @@ def _table_bits(loaded: registry.LoadedModel, x: np.ndarray) -> float:
 def test_the_file_holds_the_measured_tables(directory: Path, pair) -> None:
     plain, measured = pair
     assert measured.card.measured_tables and not plain.card.measured_tables
-    torch_model, _ = modelfile.load(directory / "test-e8m")
+    torch_model, _ = modelio.load(directory / "test-e8m")
     assert np.array_equal(freeze_tables(torch_model.prior, torch_model.lattice).counts, plain.model.tables.counts)
     assert np.array_equal(torch_model.tables.counts, measured.model.tables.counts)  # the torch path reads them too
     assert np.array_equal(measured.model.tables.low, plain.model.tables.low)
@@ -81,11 +81,11 @@ def test_streams_of_a_measured_model_decode(directory: Path, pair) -> None:
 
 
 def test_a_measured_model_must_hold_its_tables(directory: Path) -> None:
-    model, _ = modelfile.load(directory / "test-e8")
+    model, _ = modelio.load(directory / "test-e8")
     model.config = dataclasses.replace(model.config, measured=True)
     model.tables = None
     with pytest.raises(ValueError, match="must hold them"):
-        modelfile.weights_bytes(model)
+        modelio.weights_bytes(model)
 
 
 def test_ltc_train_measures_the_tables_when_asked(tmp_path: Path) -> None:
@@ -101,7 +101,7 @@ def test_ltc_train_measures_the_tables_when_asked(tmp_path: Path) -> None:
                     str(tmp_path / "run"), "--quiet"], check=True, capture_output=True)
     measured = registry.by_name("m", dirs=[tmp_path])
     assert measured.card.measured_tables
-    model, _ = modelfile.load(tmp_path / "m")
+    model, _ = modelio.load(tmp_path / "m")
     frozen = freeze_tables(model.prior, model.lattice)
     x = source_by_name("gaussian:8").test_set(8192)
     rand = Randomness.parse("sd")

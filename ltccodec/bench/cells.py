@@ -29,7 +29,7 @@ import numpy as np
 from scipy.special import logsumexp
 from scipy.stats import qmc
 
-from ltccodec import modelfile, theory
+from ltccodec import modelfile, modelio, theory
 from ltccodec.errors import LtcError
 from ltccodec.lattice import Lattice
 from ltccodec.randomness import Mode, Randomness
@@ -197,7 +197,7 @@ def measure_cells(path: Path, vectors: int = 2_000, samples: int = 8_192,
 
     from ltccodec.sources import source_by_name
 
-    model, card = modelfile.load(path)
+    model, card = modelio.load(path)
     source = source_by_name(card.source)
     if not source.gaussian:
         raise LtcError(f"{card.name}: the true cell probability is known for Gaussian sources only")

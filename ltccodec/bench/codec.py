@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from ltccodec import codec, kernels, modelfile, registry, theory
+from ltccodec import codec, kernels, modelio, registry, theory
 from ltccodec.bench import peers
 from ltccodec.coding import frame as frame_coding
 from ltccodec.keyed import DEFAULT_KEY
@@ -83,7 +83,7 @@ def _frame_bits(loaded: registry.LoadedModel, rand: Randomness, x: np.ndarray, n
     """(table bits, float-prior box bits, seconds in the entropy coder) over the same frames as `encode`; the box
     bits are those of the coded points, and for a distance-coded model the table bits."""
     model, tables = loaded.model, loaded.model.tables
-    reference, _ = modelfile.load(registry.find(loaded.name))  # the torch model holds the float prior
+    reference, _ = modelio.load(registry.find(loaded.name))  # the torch model holds the float prior
     assert tables is not None
     table = estimate = seconds = 0.0
     for index, start in enumerate(range(0, len(x), codec.FRAME_VECTORS)):
