@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ltccodec import registry
-from ltccodec.sources import physics
+from ltccodec.lab.sources import physics
 
 work = Path(sys.argv[1])
 real = np.load("examples/physics200.npy")

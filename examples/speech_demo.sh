@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from ltccodec.bench.speech import pesq_nb
+from ltccodec.lab.bench.speech import pesq_nb
 
 work, start, middle, end = Path(sys.argv[1]), *map(float, sys.argv[2:])
 x, rate = soundfile.read("examples/speech.wav")

@@ -22,16 +22,17 @@ from typing import BinaryIO
 
 import numpy as np
 
-from ltccodec import compact as compact_format
-from ltccodec import container, framing, keyed
+from ltccodec import keyed
 from ltccodec.coding import DECODE_ERRORS, FrameDither
 from ltccodec.coding import frame as frame_coding
-from ltccodec.container import AudioInfo, CoderCode, End, Frame, Header, ImageInfo, Kind, ModeCode
 from ltccodec.errors import LtcError, UsageError
+from ltccodec.format import compact as compact_format
+from ltccodec.format import container
+from ltccodec.format.container import AudioInfo, CoderCode, End, Frame, Header, ImageInfo, Kind, ModeCode
 from ltccodec.lattice.dither import coset_dither_native
-from ltccodec.media import Audio, FileFormat, Image, ImageFormat, SampleFormat, fit_length, resample
+from ltccodec.media import Audio, FileFormat, Image, ImageFormat, SampleFormat, fit_length, framing, resample
 from ltccodec.randomness import Mode, Randomness
-from ltccodec.registry import LoadedModel, by_name, by_path, is_path
+from ltccodec.runtime.registry import LoadedModel, by_name, by_path, is_path
 
 SD_GRID = 1 << 16  # shared dither of SD is drawn on Λ / 2^16: a fixed-point grid both sides reproduce
 FRAME_VECTORS = container.MAX_FRAME_VECTORS
@@ -93,7 +94,7 @@ def encode_to(array: np.ndarray, out: BinaryIO, model: ModelArg, randomness: str
               progress: Progress | None = None, compact: bool = False) -> Header:
     """As `encode`, writing to a binary file object; returns the header written. ``progress(done, total)``
     is called after each frame. ``compact``: write the compact profile (one frame of at most 4,096 vectors;
-    see `ltccodec.compact`)."""
+    see `ltccodec.format.compact`)."""
     loaded = _loaded(model)
     if loaded.card.framing is not None:
         raise UsageError(f"model {loaded.name} codes audio; give it an audio file (or use `encode_audio`)")
@@ -340,7 +341,7 @@ def _read_header(stream: BinaryIO, dirs: Sequence[Path] | None = None,
 def _compact_model(found: int, dirs: Sequence[Path] | None, model: LoadedModel | None) -> compact_format.ModelFacts:
     """The model a compact stream's id names: ``model`` if given and it has that id, else the one installed model
     with it."""
-    from ltccodec.registry import by_compact_id
+    from ltccodec.runtime.registry import by_compact_id
 
     if model is not None:
         sha = bytes.fromhex(model.card.sha256)

@@ -17,12 +17,13 @@ from typing import BinaryIO
 
 import numpy as np
 
-from ltccodec import codec, media, registry
+from ltccodec import codec, media
 from ltccodec.atomic import open_atomic
-from ltccodec.container import End, Frame, Header, Kind
 from ltccodec.errors import LtcError, UsageError
+from ltccodec.format.container import End, Frame, Header, Kind
 from ltccodec.keyed import Key
 from ltccodec.randomness import Randomness
+from ltccodec.runtime import registry
 
 STDIO = "-"
 Resolver = Callable[[registry.Choice, str], tuple[registry.LoadedModel, Randomness]]

@@ -13,12 +13,13 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ltccodec import codec, kernels, registry
+from ltccodec import codec, kernels
 from ltccodec.coding import BoxCoder
 from ltccodec.coding.rangecoder import RangeEncoder
 from ltccodec.keyed import DEFAULT_KEY
+from ltccodec.lab.sources import source_by_name
 from ltccodec.randomness import Randomness
-from ltccodec.sources import source_by_name
+from ltccodec.runtime import registry
 
 
 def fastest(fn, repeats: int = 5) -> float:

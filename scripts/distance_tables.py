@@ -13,10 +13,10 @@ from pathlib import Path
 
 import torch
 
-from ltccodec import modelio
+from ltccodec.lab import modelio
+from ltccodec.lab.sources import source_by_name
+from ltccodec.lab.train import DISTANCE_VECTORS, distance_table
 from ltccodec.randomness import Randomness
-from ltccodec.sources import source_by_name
-from ltccodec.train import DISTANCE_VECTORS, distance_table
 
 
 def main() -> None:

@@ -9,8 +9,8 @@ import json
 import sys
 from pathlib import Path
 
-from ltccodec.evaluate import Row, gap_table
-from ltccodec.modelfile import Metrics
+from ltccodec.lab.evaluate import Row, gap_table
+from ltccodec.runtime.modelfile import Metrics
 
 FIELDS = ("randomness", "rate", "rate_voronoi", "mse", "sw2", "w2_gaussian", "vectors")
 

@@ -25,8 +25,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ltccodec import theory  # noqa: E402
-from ltccodec.bench.cells import CellFigures, measure_cells  # noqa: E402
-from ltccodec.modelfile import ModelCard  # noqa: E402
+from ltccodec.lab.bench.cells import CellFigures, measure_cells  # noqa: E402
+from ltccodec.runtime.modelfile import ModelCard  # noqa: E402
 
 BUDGET = {"Leech": (400, 2048), "BW16": (1000, 4096)}
 COLORS = {"pd": "tab:red", "1bits": "tab:orange", "nesting3": "tab:green", "sd": "tab:blue", "none": "k"}

@@ -16,7 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from ltccodec.modelfile import ModelCard  # noqa: E402
+from ltccodec.runtime.modelfile import ModelCard  # noqa: E402
 
 STYLES = {"E8": "-", "BW16": "-.", "Z1": "--", "D4": ":"}
 COLORS = {"none": "k", "pd": "tab:red", "1bits": "tab:orange", "nesting3": "tab:green", "sd": "tab:blue"}

@@ -25,10 +25,12 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from ltccodec import files, framing, registry
-from ltccodec.bench.speech import pesq_nb
+from ltccodec import files
+from ltccodec.lab.bench.speech import pesq_nb
+from ltccodec.lab.sources import speech
+from ltccodec.media import framing
 from ltccodec.randomness import Randomness
-from ltccodec.sources import speech
+from ltccodec.runtime import registry
 
 NONCE = bytes(range(16))
 

@@ -3,7 +3,7 @@
 # (Python's compiler and CFLAGS, pyproject.toml's extra-compile-args) plus the sanitizers, into a temporary
 # directory; make it the `ltccodec._kernels` that Python imports (a sitecustomize that the temporary directory puts
 # first on PYTHONPATH redirects that one module; the checkout and the installed .so are left alone); check that it
-# is the one loaded and active; then run the kernel-heavy tests and a short fuzz (`ltccodec.bench.fuzz` over the
+# is the one loaded and active; then run the kernel-heavy tests and a short fuzz (`ltccodec.lab.bench.fuzz` over the
 # golden streams) with it. Any sanitizer report aborts the process, and the script fails.
 #
 # Usage: scripts/sanitize.sh [--source FILE] [--fuzz-seconds N] [--keep]
@@ -103,7 +103,7 @@ EOF
 cat > "$tmp/site/ltc_sanitize_driver.py" <<'EOF'
 """Written by scripts/sanitize.sh. `check`: the sanitized build is the ltccodec._kernels loaded and active, in this
 very process. `pytest ARGS...`: check, then run pytest here. `fuzz SECONDS`: check, then fuzz campaigns over the
-golden streams (`ltccodec.bench.fuzz.run`, 2 forked workers) until SECONDS have passed."""
+golden streams (`ltccodec.lab.bench.fuzz.run`, 2 forked workers) until SECONDS have passed."""
 import os
 import sys
 import time
@@ -132,7 +132,7 @@ def fuzz(seconds: float) -> int:
     from concurrent.futures.process import BrokenProcessPool
     from pathlib import Path
 
-    from ltccodec.bench import fuzz
+    from ltccodec.lab.bench import fuzz
 
     from ltccodec import registry
 

@@ -15,8 +15,8 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from ltccodec import modelio
-from ltccodec.sources import source_by_name
+from ltccodec.lab import modelio
+from ltccodec.lab.sources import source_by_name
 
 MODES = "none,pd,1bits,nesting3,sd"
 BUCKETS = 16

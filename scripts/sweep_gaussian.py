@@ -37,7 +37,7 @@ def model_name(dim: int, lattice: str, mode: str, lam: str, prefix: str = "l") -
 def fixed_step(lattice: str, distortion: float) -> tuple[float, float]:
     """(analysis scale, synthesis gain) of the SD construction at MSE ``distortion`` (σ² = 1, P = 0) for the
     unit-volume ``lattice``: η² = NSM / scale², so scale = sqrt(NSM / η²); gain = 1 / sqrt(1 + η²)."""
-    from ltccodec import theory
+    from ltccodec.lab import theory
     from ltccodec.lattice import by_name
 
     nsm = by_name(lattice).nsm

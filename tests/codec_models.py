@@ -7,13 +7,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ltccodec import distance_fit, modelfile, modelio
 from ltccodec.coding import FrameDither, distance
 from ltccodec.coding.tables import quantize_pmf
-from ltccodec.framing import Framing
-from ltccodec.ltc import LTCModel, ModelConfig
-from ltccodec.prior import FactorizedPrior, freeze_tables
-from ltccodec.transforms import TransformConfig, TransformKind
+from ltccodec.lab import distance_fit, modelio
+from ltccodec.lab.ltc import LTCModel, ModelConfig
+from ltccodec.lab.prior import FactorizedPrior, freeze_tables
+from ltccodec.lab.transforms import TransformConfig, TransformKind
+from ltccodec.media.framing import Framing
+from ltccodec.runtime import modelfile
 
 SPECS = {"test-z": ("Z1", 4, 4), "test-e8": ("E8", 8, 8), "test-bw16": ("BW16", 16, 16), "test-leech": ("Leech", 8, 24),
          "test-e8x": ("E8", 8, 8)}

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ltccodec.modelfile import ModelCard
-from ltccodec.train import TrainConfig, train
+from ltccodec.lab.train import TrainConfig, train
+from ltccodec.runtime.modelfile import ModelCard
 
 
 def interrupted_then_resumed(config: TrainConfig, folder: Path, epoch: int, step: int) -> ModelCard:

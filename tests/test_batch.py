@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import soundfile
 
-from ltccodec import batch, manifest
+from ltccodec import batch
+from ltccodec.batch import manifest
 
 LTC = str(Path(sys.executable).parent / "ltc")
 FILES = 240

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ltccodec.bench import peers
+from ltccodec.lab.bench import peers
 
 X = np.random.default_rng(0).normal(size=(4096, 8)).astype(np.float32)
 

@@ -1,4 +1,4 @@
-"""The speech benchmark's metrics and byte counting (`ltccodec.bench.speech`), on synthetic signals: no trained
+"""The speech benchmark's metrics and byte counting (`ltccodec.lab.bench.speech`), on synthetic signals: no trained
 model, no recordings."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 import scipy.signal
 import soundfile
 
-from ltccodec.bench import speech as bench
+from ltccodec.lab.bench import speech as bench
 
 RATE = 8000
 

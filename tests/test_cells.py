@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from ltccodec import registry
-from ltccodec.bench import cells
+from ltccodec.lab.bench import cells
 from ltccodec.lattice import by_name
+from ltccodec.runtime import registry
 
 
 def _exact_box_bits(centers: np.ndarray, sides: np.ndarray, sigma: float) -> np.ndarray:

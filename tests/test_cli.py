@@ -75,7 +75,7 @@ def test_help_lists_the_codec_and_the_lab_commands_apart() -> None:
 
 
 def test_models_lists_the_defaults_first_and_hides_research_and_superseded_models() -> None:
-    from ltccodec import registry
+    from ltccodec.runtime import registry
 
     listed = run("models")
     assert listed.returncode == 0, listed.stderr
@@ -188,6 +188,6 @@ def test_the_wheel_carries_the_shipped_models(tmp_path) -> None:
     shipped = sorted(p.name for p in (root / "models").glob("*.json"))
     assert shipped and all(f"ltccodec/models/{name}" in names for name in shipped)
     assert all(f"ltccodec/models/{name[:-5]}.safetensors" in names for name in shipped)
-    from ltccodec import registry
+    from ltccodec.runtime import registry
 
     assert Path(registry.__file__).parent / "models" in registry.model_dirs()

@@ -15,7 +15,9 @@ import pytest
 
 import ltccodec
 import ltccodec.errors
-from ltccodec import codec, container, keyed, registry
+from ltccodec import codec, keyed
+from ltccodec.format import container
+from ltccodec.runtime import registry
 
 from .codec_models import SPECS, make_model
 

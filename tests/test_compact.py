@@ -9,8 +9,10 @@ import shutil
 import numpy as np
 import pytest
 
-from ltccodec import codec, compact, container, registry
+from ltccodec import codec
 from ltccodec.errors import LtcError
+from ltccodec.format import compact, container
+from ltccodec.runtime import registry
 
 from .codec_models import make_image_model, make_model
 

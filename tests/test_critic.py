@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from ltccodec.critic import wasserstein_estimate
-from ltccodec.train import TrainConfig, train
+from ltccodec.lab.critic import wasserstein_estimate
+from ltccodec.lab.train import TrainConfig, train
 
 from .resume import interrupted_then_resumed
 

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ltccodec import codec, media, registry
+from ltccodec import codec, media
+from ltccodec.runtime import registry
 
 DATA = Path(__file__).parent / "data" / "digits20.npz"
 EXAMPLE = Path(__file__).parent.parent / "examples" / "digit7.png"

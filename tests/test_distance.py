@@ -17,12 +17,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ltccodec import codec, container, distance_fit, keyed, modelfile, registry
+from ltccodec import codec, keyed
 from ltccodec.coding import BoxCoder, FrameDither, distance
 from ltccodec.coding import frame as frame_coding
 from ltccodec.errors import LtcError
+from ltccodec.format import container
+from ltccodec.lab import distance_fit
 from ltccodec.lattice import by_name
 from ltccodec.randomness import Randomness
+from ltccodec.runtime import modelfile, registry
 
 from .codec_models import make_model
 
@@ -239,7 +242,7 @@ def test_distance_coded_stream_round_trips_between_processes(models, tmp_path):
 def test_training_with_the_distance_code_codes_below_the_box_code(tmp_path):
     """E8, the SD construction as a fixed step at MSE 1.3, 300 steps: the distance code's stream against the same
     model's box code."""
-    from ltccodec.train import TrainConfig, train
+    from ltccodec.lab.train import TrainConfig, train
 
     config = TrainConfig(source="gaussian:8", lattice="E8", randomness="sd", transform="linear", lambda_mse=1.0,
                          lambda_perception=100.0, init_scale=0.100035, init_gain=0.35, train_analysis=False,
@@ -301,7 +304,7 @@ def test_scores_beyond_exact_doubles_are_refused_not_rounded(compiled, monkeypat
 
 def test_training_takes_one_or_two_shells():
     from ltccodec.errors import UsageError
-    from ltccodec.train import TrainConfig
+    from ltccodec.lab.train import TrainConfig
 
     with pytest.raises(UsageError, match="1 or 2 shells"):
         TrainConfig(source="gaussian:8", lattice="E8", distance_code=3).model_config()

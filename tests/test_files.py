@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ltccodec import codec, files, media, registry
+from ltccodec import codec, files, media
 from ltccodec.errors import LtcError, UsageError
+from ltccodec.runtime import registry
 
 from . import peak
 

@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ltccodec import codec, container, media, registry
+from ltccodec import codec, media
+from ltccodec.format import container
+from ltccodec.runtime import registry
 
 from .codec_models import make_audio_model
 

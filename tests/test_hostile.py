@@ -1,4 +1,4 @@
-"""Hostile streams: seeded mutations of real array and audio streams (`ltccodec.bench.fuzz`: bit flips,
+"""Hostile streams: seeded mutations of real array and audio streams (`ltccodec.lab.bench.fuzz`: bit flips,
 overwritten, inserted and deleted bytes, truncation, header fields edited with the header CRC recomputed, payload
 bytes edited with every CRC recomputed, swapped frames), and frames declaring more than their payload holds, must
 each end in the decoded signal or one `LtcError` — never another exception, a hang, or a huge allocation. `ltc
@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ltccodec import codec, container, registry
-from ltccodec.bench import fuzz
+from ltccodec import codec
 from ltccodec.errors import LtcError
+from ltccodec.format import container
+from ltccodec.lab.bench import fuzz
+from ltccodec.runtime import registry
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 STREAMS = ["speech-z-sd-q3.sd.audio.ltc", "speech-z-none-q3.none.audio.ltc", "gaussian8-e8-1bits-l2.1bits.array.ltc",

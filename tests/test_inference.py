@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from ltccodec import inference, modelfile, modelio
-from ltccodec.ltc import LTCModel, ModelConfig
-from ltccodec.prior import FactorizedPrior
+from ltccodec.lab import modelio
+from ltccodec.lab.ltc import LTCModel, ModelConfig
+from ltccodec.lab.prior import FactorizedPrior
+from ltccodec.lab.transforms import TransformConfig, TransformKind
 from ltccodec.randomness import Randomness
-from ltccodec.transforms import TransformConfig, TransformKind
+from ltccodec.runtime import inference, modelfile
 
 
 def _save(tmp_path, kind: TransformKind, lattice: str, n: int, latent: int, centroid: bool):

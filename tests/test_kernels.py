@@ -102,10 +102,11 @@ def test_wrong_element_types_are_refused() -> None:
 def test_box_code_escapes_match_and_out_of_range_is_one_error(monkeypatch: pytest.MonkeyPatch) -> None:
     """The fused box code writes each coordinate's escape words after its symbols, word for word as the numpy path
     with constriction does; a value beyond the escape's 32 bits is the same one-line error both ways."""
-    from ltccodec import codec, keyed, registry
+    from ltccodec import codec, keyed
     from ltccodec.coding import frame as frame_coding
     from ltccodec.errors import LtcError
     from ltccodec.randomness import Randomness
+    from ltccodec.runtime import registry
 
     loaded = registry.by_name("gaussian8-e8-sd-l2m")
     coder = loaded.model.coder

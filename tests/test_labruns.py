@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ltccodec import labruns
 from ltccodec.errors import UsageError
-from ltccodec.train import TrainConfig
+from ltccodec.lab import runs as labruns
+from ltccodec.lab.train import TrainConfig
 
 
 def test_flags_override_the_file_and_unset_flags_keep_it(tmp_path: Path) -> None:

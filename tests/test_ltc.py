@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 import torch
 
-from ltccodec import modelio, theory
 from ltccodec.errors import LtcError, UsageError
+from ltccodec.lab import modelio, theory
+from ltccodec.lab.ltc import LTCModel, ModelConfig
+from ltccodec.lab.prior import FactorizedPrior, GaussianPrior
+from ltccodec.lab.sources import source_by_name
+from ltccodec.lab.train import TrainConfig, train
+from ltccodec.lab.transforms import TransformConfig, TransformKind
 from ltccodec.lattice import by_name
-from ltccodec.ltc import LTCModel, ModelConfig
-from ltccodec.prior import FactorizedPrior, GaussianPrior
 from ltccodec.randomness import Mode, Randomness
-from ltccodec.sources import source_by_name
-from ltccodec.train import TrainConfig, train
-from ltccodec.transforms import TransformConfig, TransformKind
 
 from .brute_force import covering_coords
 from .resume import interrupted_then_resumed
@@ -176,7 +176,7 @@ def test_saved_model_reloads_to_identical_outputs(tmp_path):
     np.testing.assert_array_equal(a.coords, b.coords)
     assert torch.equal(a.x_hat, b.x_hat) and torch.equal(a.bits, b.bits)
     # the card's figures are those of the stored (float16) weights
-    from ltccodec.evaluate import evaluate
+    from ltccodec.lab.evaluate import evaluate
     assert evaluate(model, source_by_name("gaussian:8"), r, card.metrics[0].vectors) == card.metrics[0]
 
 
@@ -191,7 +191,7 @@ def test_corrupt_model_file_is_refused(tmp_path):
 
 @pytest.mark.parametrize("kind, n, latent", [(TransformKind.MLP, 16, 8), (TransformKind.CONV28, 784, 8)])
 def test_other_transforms_have_the_right_shapes(kind, n, latent):
-    from ltccodec.transforms import build
+    from ltccodec.lab.transforms import build
 
     analysis, synthesis = build(TransformConfig(kind, n, latent))
     x = torch.randn(5, n)

@@ -10,13 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ltccodec import codec, modelio, registry
+from ltccodec import codec
 from ltccodec.coding import BoxCoder
 from ltccodec.keyed import DEFAULT_KEY
-from ltccodec.prior import freeze_tables
+from ltccodec.lab import modelio
+from ltccodec.lab.prior import freeze_tables
+from ltccodec.lab.sources import source_by_name
+from ltccodec.lab.train import measured_tables
 from ltccodec.randomness import Randomness
-from ltccodec.sources import source_by_name
-from ltccodec.train import measured_tables
+from ltccodec.runtime import registry
 
 from .codec_models import make_model
 

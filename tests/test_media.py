@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import soundfile
 
-from ltccodec import container, framing, media
+from ltccodec import media
 from ltccodec.errors import UsageError
+from ltccodec.format import container
+from ltccodec.media import framing
 
 
 @pytest.mark.parametrize("samples", [1, 95, 96, 97, 1000, 8000])
@@ -57,7 +59,7 @@ def test_gain_deltas_round_trip_and_reject_out_of_range():
 
 
 def test_band_gains_follow_the_spectral_envelope(rng):
-    from ltccodec.sources.speech import FRAMINGS
+    from ltccodec.lab.sources.speech import FRAMINGS
 
     spec = FRAMINGS["speech:bands8"]
     t = np.arange(8000) / 8000

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ltccodec import codec, kernels, keyed, media, registry
+from ltccodec import codec, kernels, keyed, media
+from ltccodec.runtime import registry
 
 pytestmark = pytest.mark.skipif(not kernels.built(), reason="the compiled kernels are not built in this install")
 

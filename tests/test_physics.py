@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ltccodec.errors import UsageError
-from ltccodec.sources import physics
+from ltccodec.lab.sources import physics
 
 
 def _particle(pt: float, eta: float, phi: float, mass: float = 0.0) -> tuple[float, float, float, float]:
@@ -61,7 +61,7 @@ def test_standardizing_is_undone_exactly_and_logs_the_heavy_tails():
 
 
 def test_the_scalar_quantization_peer_spends_the_rate_it_is_given():
-    from ltccodec.bench import physics as bench
+    from ltccodec.lab.bench import physics as bench
 
     rng = np.random.default_rng(1)
     real = rng.normal(size=(2000, 16)).astype(np.float32)
@@ -79,7 +79,7 @@ def test_the_scalar_quantization_peer_spends_the_rate_it_is_given():
 
 
 def test_a_card_keeps_the_scaling_its_model_was_trained_with():
-    from ltccodec.modelfile import ModelCard
+    from ltccodec.runtime.modelfile import ModelCard
 
     scaling = physics.Scaling(tuple(float(i) for i in range(16)), tuple(1.0 + i for i in range(16)))
 
@@ -105,8 +105,9 @@ BANDS = {"physics-e8-sd-q1": (417, 1.22909, 0.17678), "physics-e8-none-q1": (371
 
 @pytest.mark.parametrize("name", sorted(BANDS))
 def test_shipped_physics_models_inside_their_bands(name):
-    from ltccodec import codec, registry
-    from ltccodec.bench.physics import wasserstein_1d
+    from ltccodec import codec
+    from ltccodec.lab.bench.physics import wasserstein_1d
+    from ltccodec.runtime import registry
 
     x = np.load(EXAMPLE)
     loaded = registry.by_name(name)
@@ -123,7 +124,7 @@ def test_physics_events_through_the_cli_in_two_processes(tmp_path):
     import subprocess
     import sys
 
-    from ltccodec import registry
+    from ltccodec.runtime import registry
 
     ltc = str(Path(sys.executable).parent / "ltc")
     done = subprocess.run([ltc, "encode", str(EXAMPLE), "-o", str(tmp_path / "e.ltc"), "--model", "physics",

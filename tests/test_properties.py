@@ -13,8 +13,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ltccodec import codec, container
+from ltccodec import codec
 from ltccodec.errors import LtcError
+from ltccodec.format import container
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 SEEDS = {name: (GOLDEN / name).read_bytes() for name in

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ltccodec import codec, inference, registry
+from ltccodec import codec
+from ltccodec.runtime import inference, registry
 
 # model: (bits per value of the whole stream, MSE) measured with `_code` below
 BANDS = {

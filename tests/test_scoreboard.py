@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ltccodec.bench.codec import CodecFigures, scoreboard
+from ltccodec.lab.bench.codec import CodecFigures, scoreboard
 
 
 def _row(name: str, payload: float, coder: str, vectors_per_second: float) -> CodecFigures:

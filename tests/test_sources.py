@@ -10,7 +10,7 @@ import pytest
 import soundfile
 
 from ltccodec.errors import LtcError, UsageError
-from ltccodec.sources import source_by_name, speech
+from ltccodec.lab.sources import source_by_name, speech
 
 NAMES = ["silence/1.wav", "silence/10.wav", "beep.wav", "beeperr.wav", "ascending-2tone.wav", "tt-monkeys.wav",
          "tt-monkeysintro.wav", "digits/1.wav", "digits/2.wav", "hello.wav", "goodbye.wav", "at-tone-time-exactly.wav"]

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from ltccodec import registry
 from ltccodec.errors import LtcError
+from ltccodec.runtime import registry
 
 from . import peak
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ltccodec.theory import (
+from ltccodec.lab.theory import (
     distortion_at_rate,
     fitted_gaussian_w2_squared,
     gaussian_w2_squared,

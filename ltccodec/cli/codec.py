@@ -76,7 +76,7 @@ def encode(input_path: str, output: str, model: str | None, randomness: str | No
     from ltccodec import files
     from ltccodec.keyed import parse_nonce
     from ltccodec.randomness import Randomness
-    from ltccodec.registry import Choice
+    from ltccodec.runtime.registry import Choice
 
     if nesting is not None and randomness not in (None, "qsd"):
         raise UsageError("--nesting is QSD's ratio; leave out --randomness or use --randomness qsd")
@@ -201,7 +201,7 @@ def models(query: str | None, everything: bool, as_json: bool) -> None:
     import dataclasses
     import json
 
-    from ltccodec import registry
+    from ltccodec.runtime import registry
 
     found = registry.listing(query, everything)
     if as_json:
@@ -292,7 +292,7 @@ def _run_batch(verb: str, options: dict, sources: tuple[str, ...], output: str, 
     from pathlib import Path
 
     from ltccodec import batch as batching
-    from ltccodec import executors
+    from ltccodec.batch import executors
     from ltccodec.randomness import Randomness
 
     if options.get("randomness"):
@@ -349,7 +349,7 @@ def data_speech(out: str | None, folder: str | None) -> None:
     import json
     from pathlib import Path
 
-    from ltccodec.sources import speech
+    from ltccodec.lab.sources import speech
 
     where = speech.prepare(Path(out) if out else None, Path(folder) if folder else None)
     manifest = json.loads((where / "manifest.json").read_text())
@@ -372,7 +372,7 @@ def data_digits(out: str | None, tarball: str | None) -> None:
     import json
     from pathlib import Path
 
-    from ltccodec.sources import digits
+    from ltccodec.lab.sources import digits
 
     where = digits.prepare(Path(out) if out else None, Path(tarball) if tarball else None)
     manifest = json.loads((where / "manifest.json").read_text())
@@ -397,7 +397,7 @@ def data_physics(out: str | None, events: int | None, jobs: int, export: str | N
       pip install 'ltccodec[physics]'
     About 100 events per second per process; chunks of 1,000 events (one Pythia seed
     each) are cached, so a larger --events later only adds events. The models code
-    standardized features (`ltccodec.sources.physics.Scaling`; --export writes some).
+    standardized features (`ltccodec.lab.sources.physics.Scaling`; --export writes some).
 
     \b
     Example:
@@ -407,7 +407,7 @@ def data_physics(out: str | None, events: int | None, jobs: int, export: str | N
     import json
     from pathlib import Path
 
-    from ltccodec.sources import physics
+    from ltccodec.lab.sources import physics
 
     root = Path(out) if out else None
     where = physics.prepare(events, root, jobs, lambda done, total: say(f"physics: {done}/{total} events"))

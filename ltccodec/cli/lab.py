@@ -64,7 +64,7 @@ def lattices(names: tuple[str, ...], quick: bool, vectors: int | None, nsm_sampl
     import dataclasses
     import json
 
-    from ltccodec.bench.lattices import DEFAULT_LATTICES, bench_lattices, format_table
+    from ltccodec.lab.bench.lattices import DEFAULT_LATTICES, bench_lattices, format_table
 
     size = 10_000 if quick else 100_000
     rows = bench_lattices(names or DEFAULT_LATTICES, vectors=vectors or size,
@@ -117,7 +117,7 @@ def train(config_file: str | None, name: str, out_dir: str, run_dir: str | None,
     require("train")
     from pathlib import Path
 
-    from ltccodec import labruns
+    from ltccodec.lab import runs as labruns
 
     config = labruns.settings(Path(config_file) if config_file else None, flags)
     bar = TrainingProgress(config.epochs * config.steps_per_epoch, quiet)
@@ -155,8 +155,8 @@ def eval_command(models: tuple[str, ...], randomness: tuple[str, ...], count: in
     require("train")
     from pathlib import Path
 
-    from ltccodec import labruns
-    from ltccodec.evaluate import gap_table
+    from ltccodec.lab import runs as labruns
+    from ltccodec.lab.evaluate import gap_table
 
     def report(row: object) -> None:
         m = row.metrics
@@ -195,7 +195,7 @@ def bench_codec_command(names: tuple[str, ...], vectors: int, as_json: bool, pee
     import dataclasses
     import json
 
-    from ltccodec.bench import codec as bench_codec
+    from ltccodec.lab.bench import codec as bench_codec
 
     chosen = list(names) or bench_codec.default_models()
     if not chosen:
@@ -233,7 +233,7 @@ def bench_speech_command(files: int | None, models: tuple[str, ...], randomness:
       ltc bench speech --files 10 --no-speed
     """
     require(*(("train",) if ours else ()), "speech-eval")
-    from ltccodec.bench import speech
+    from ltccodec.lab.bench import speech
 
     chosen = speech.settings_for(models, randomness)
     rows = speech.run(chosen if ours else (), None if peers else (), files, progress=say)
@@ -264,8 +264,8 @@ def bench_cells_command(models: tuple[str, ...], vectors: int, samples: int, as_
     import json
     from pathlib import Path
 
-    from ltccodec import registry
-    from ltccodec.bench.cells import bench_cells, format_cells
+    from ltccodec.lab.bench.cells import bench_cells, format_cells
+    from ltccodec.runtime import registry
 
     if samples & (samples - 1):
         raise UsageError("--samples must be a power of two (Sobol points)")
@@ -288,7 +288,7 @@ def bench_batch_command(files: int, dask: bool, work: str | None) -> None:
     import tempfile
     from pathlib import Path
 
-    from ltccodec.bench import batch as bench_batch
+    from ltccodec.lab.bench import batch as bench_batch
 
     with tempfile.TemporaryDirectory(dir=work) as scratch:
         rows, extra = bench_batch.run(Path(scratch), files, dask, progress=say)
@@ -307,7 +307,7 @@ def _source_models(source: str, kind: str) -> Callable[[Callable], Callable]:
 
 def _installed(source: str, models: tuple[str, ...]) -> list[str]:
     """``models``, or every installed model of ``source``."""
-    from ltccodec import registry
+    from ltccodec.runtime import registry
 
     return list(models) or sorted(c.name for c in registry.list_models() if c.source == source)
 
@@ -326,7 +326,7 @@ def bench_digits_command(models: tuple[str, ...], randomness: tuple[str, ...], c
       ltc bench digits --model digits-e8-sd-q1 --count 200
     """
     require("train")
-    from ltccodec.bench import digits as bench_digits
+    from ltccodec.lab.bench import digits as bench_digits
 
     chosen = _installed("digits", models)
     rows, accuracy = bench_digits.run(chosen, list(randomness) or [None], count, peers, progress=say)
@@ -352,7 +352,7 @@ def bench_physics_command(models: tuple[str, ...], randomness: tuple[str, ...], 
     require(*(("train",) if plot_to else ()))
     from pathlib import Path
 
-    from ltccodec.bench import physics as bench_physics
+    from ltccodec.lab.bench import physics as bench_physics
 
     chosen = _installed("physics", models)
     if not chosen:
@@ -389,8 +389,8 @@ def bench_fuzz_command(streams: tuple[str, ...], cases: int | None, minutes: flo
     """
     from pathlib import Path
 
-    from ltccodec import registry
-    from ltccodec.bench import fuzz
+    from ltccodec.lab.bench import fuzz
+    from ltccodec.runtime import registry
 
     if cases is None:
         cases = 1 << 62 if minutes else 20_000

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ltccodec import theory
-from ltccodec.ltc import LTCModel
-from ltccodec.modelfile import Metrics, ModelCard
+from ltccodec.lab import theory
+from ltccodec.lab.ltc import LTCModel
+from ltccodec.lab.sources import Source
 from ltccodec.randomness import Randomness
-from ltccodec.sources import Source
+from ltccodec.runtime.modelfile import Metrics, ModelCard
 
 EVAL_SEED = 20_260_101
 SW2_DIRECTIONS = 512
@@ -59,7 +59,7 @@ def table_code_bits(model: LTCModel, x: np.ndarray, randomness: Randomness, rng:
     drawn on the codec's grid (the distance code is defined on exact dither)."""
     from ltccodec.codec import nesting_of
     from ltccodec.coding import FrameDither, coder_for
-    from ltccodec.prior import freeze_tables
+    from ltccodec.lab.prior import freeze_tables
 
     tables = model.tables if model.tables is not None else freeze_tables(model.prior, model.lattice)
     coder = coder_for(model.config.coder, tables, model.lattice, model.distance_table)
@@ -71,8 +71,8 @@ def evaluate_audio(model: LTCModel, source: Source, randomness: Randomness, seed
     """`evaluate` on the source's test frames, plus whole-recording figures on its test clips: kbit/s of the
     lattice points' box code length and the gains' integer code length, SNR, and PESQ narrowband (when the
     ``pesq`` package is installed; None otherwise)."""
-    from ltccodec import framing as fr
-    from ltccodec.bench.speech import pesq_nb
+    from ltccodec.lab.bench.speech import pesq_nb
+    from ltccodec.media import framing as fr
 
     metrics = evaluate(model, source, randomness, len(source.test), seed)
     rng = np.random.default_rng(seed)

@@ -9,12 +9,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ltccodec import modelfile, modelio
 from ltccodec.errors import UsageError
-from ltccodec.evaluate import Row, evaluate, plot_rows, row_for, write_rows
+from ltccodec.lab import modelio
+from ltccodec.lab.evaluate import Row, evaluate, plot_rows, row_for, write_rows
+from ltccodec.lab.sources import source_by_name
+from ltccodec.lab.train import Progress, TrainConfig, train
 from ltccodec.randomness import Randomness
-from ltccodec.sources import source_by_name
-from ltccodec.train import Progress, TrainConfig, train
+from ltccodec.runtime import modelfile
 
 RENAMED = {"lr": "learning_rate"}  # flag name -> TrainConfig field, where they differ
 

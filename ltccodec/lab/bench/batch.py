@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ltccodec import manifest
+from ltccodec.batch import manifest
 
 LTC = str(Path(sys.executable).parent / "ltc")
 
@@ -42,7 +42,7 @@ def make_dataset(folder: Path, files: int, clip_seconds: float = 1.0, source: Pa
     returns their total size."""
     import soundfile
 
-    source = source or Path(__file__).resolve().parents[2] / "examples" / "speech.wav"
+    source = source or Path(__file__).resolve().parents[3] / "examples" / "speech.wav"
     speech, rate = soundfile.read(source, dtype="int16")
     length = int(clip_seconds * rate)
     starts = np.random.default_rng(0).integers(0, len(speech) - length, files)

@@ -19,7 +19,7 @@ from ltccodec.atomic import write_atomic
 from ltccodec.coding import CODERS
 from ltccodec.coding import tables as tables_format
 from ltccodec.errors import LtcError
-from ltccodec.framing import Framing
+from ltccodec.media.framing import Framing
 
 if TYPE_CHECKING:
     from ltccodec.coding import DistanceTable

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ltccodec.errors import LtcError, UsageError
-from ltccodec.sources.speech import cache_dir
+from ltccodec.lab.sources.speech import cache_dir
 
 FEATURES = ("e- pT", "e- eta", "e- phi", "e- E", "e+ pT", "e+ eta", "e+ phi", "e+ E",
             "ee pT", "ee y", "ee phi", "ee mass", "hadronic HT", "missing pT", "charged count", "cos theta*")

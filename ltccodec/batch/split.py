@@ -20,14 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ltccodec import codec, container, keyed, media, registry
+from ltccodec import codec, keyed, media
 from ltccodec.atomic import open_atomic
+from ltccodec.batch.manifest import OK, Row
 from ltccodec.errors import LtcError, UsageError
-from ltccodec.manifest import OK, Row
+from ltccodec.format import container
 from ltccodec.randomness import Randomness
+from ltccodec.runtime import registry
 
 if TYPE_CHECKING:
-    from ltccodec.batch import Job, Task
+    from ltccodec.batch.jobs import Job, Task
 
 Executor = Any  # `executors.LocalExecutor` or `executors.DaskExecutor`
 

@@ -454,8 +454,9 @@ class LtcCoder:
         return None  # a missing model shows as an LtcError on the first file
 
     def code(self, wav: Path, workdir: Path) -> Coded:
-        from ltccodec import files, registry
+        from ltccodec import files
         from ltccodec.randomness import Randomness
+        from ltccodec.runtime import registry
 
         s = self.choice
         randomness = Randomness.parse(s.randomness) if s.randomness is not None else None
@@ -494,7 +495,7 @@ class Row:
 
 def load_test_clips(files: int | None = None) -> list[np.ndarray]:
     """The test recordings (float64, 8 kHz), the first ``files`` of them when given."""
-    from ltccodec.sources import speech
+    from ltccodec.lab.sources import speech
 
     clips = speech.load_split("test")
     return clips if files is None else clips[:files]
@@ -759,8 +760,8 @@ def format_speed(speeds: Sequence[Speed]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m ltccodec.bench.speech [--files N] [--peers-only | --ours-only] [--speed]``."""
-    parser = argparse.ArgumentParser(prog="python -m ltccodec.bench.speech",
+    """``python -m ltccodec.lab.bench.speech [--files N] [--peers-only | --ours-only] [--speed]``."""
+    parser = argparse.ArgumentParser(prog="python -m ltccodec.lab.bench.speech",
                                      description="Speech benchmark: our codec and narrowband peers on the test split.")
     parser.add_argument("--files", type=int, default=None, help="use only the first N test files")
     group = parser.add_mutually_exclusive_group()

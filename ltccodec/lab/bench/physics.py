@@ -20,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ltccodec import codec, registry
+from ltccodec import codec
+from ltccodec.lab.sources import physics
 from ltccodec.randomness import Randomness
-from ltccodec.sources import physics
+from ltccodec.runtime import registry
 
 NONCE = bytes(16)
 SEED = 0

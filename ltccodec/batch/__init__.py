@@ -21,50 +21,17 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ltccodec import manifest, split
+from ltccodec.batch import manifest, split
+from ltccodec.batch.jobs import SPLIT_VECTORS, Job, Task
+from ltccodec.batch.manifest import FAILED, OK, STARTED, Row
 from ltccodec.errors import LtcError, UsageError
-from ltccodec.keyed import Key
-from ltccodec.manifest import FAILED, OK, STARTED, Row
+
+__all__ = ["SPLIT_VECTORS", "Job", "Summary", "Task", "gather", "plan", "run", "run_tasks"]
 
 ENCODE, DECODE = "encode", "decode"
 ENCODABLE = (".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".au", ".npy", ".png", ".jpg", ".jpeg")
 DECODABLE = (".ltc",)
 SUFFIX = ".ltc"
-SPLIT_VECTORS = 1 << 20
-
-
-@dataclass(frozen=True)
-class Task:
-    """One file to code: absolute source, its path relative to the input root (the manifest key), the output
-    path relative to the output folder, and what makes the run reproducible."""
-
-    src: str
-    rel: str
-    dst: str
-    nonce: bytes | None = None  # encode: derived from --seed and rel
-    seed: int | None = None  # decode: the private dither's seed, derived likewise
-
-
-@dataclass(frozen=True)
-class Job:
-    """What every task of a run shares. ``settings()`` is what decides the outputs (kept in the manifest)."""
-
-    verb: str
-    out: str  # output folder (absolute)
-    model: str | None = None
-    randomness: str | None = None
-    bitrate: float | None = None
-    quality: int | None = None
-    key: Key | None = None
-    seed: int | None = None
-    verify: bool = False
-    max_output_bytes: int | None = None
-    split_vectors: int = SPLIT_VECTORS  # arrays with more vectors are coded in parts by all workers (`split`)
-
-    def settings(self) -> dict[str, object]:
-        key = None if self.key is None else hashlib.sha256(b"ltc-batch-key" + self.key.secret).hexdigest()[:16]
-        return {"verb": self.verb, "model": self.model, "randomness": self.randomness, "bitrate": self.bitrate,
-                "quality": self.quality, "key": key, "seed": self.seed, "split_vectors": self.split_vectors}
 
 
 @dataclass(frozen=True)
@@ -226,7 +193,7 @@ class _Resolver:
         self._seen: dict[tuple, tuple] = {}
 
     def __call__(self, choice: object, kind: str) -> tuple:
-        from ltccodec import registry
+        from ltccodec.runtime import registry
 
         key = (choice, kind)
         if key not in self._seen:
@@ -248,7 +215,7 @@ def run_tasks(job: Job, tasks: Sequence[Task]) -> list[Row]:
 def _one(job: Job, task: Task, resolver: _Resolver) -> Row:
     from ltccodec import files
     from ltccodec.randomness import Randomness
-    from ltccodec.registry import Choice
+    from ltccodec.runtime.registry import Choice
 
     began = time.perf_counter()
     dst = Path(job.out) / task.dst

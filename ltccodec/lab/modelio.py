@@ -11,15 +11,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ltccodec import modelfile
 from ltccodec.coding import tables as tables_format
 from ltccodec.coding.tables import BUCKETS
 from ltccodec.errors import LtcError
-from ltccodec.framing import Framing
-from ltccodec.ltc import LTCModel, ModelConfig
-from ltccodec.modelfile import Metrics, ModelCard, Training
-from ltccodec.prior import freeze_tables
-from ltccodec.transforms import TransformConfig, TransformKind
+from ltccodec.lab.ltc import LTCModel, ModelConfig
+from ltccodec.lab.prior import freeze_tables
+from ltccodec.lab.transforms import TransformConfig, TransformKind
+from ltccodec.media.framing import Framing
+from ltccodec.runtime import modelfile
+from ltccodec.runtime.modelfile import Metrics, ModelCard, Training
 
 
 def config_of(card: ModelCard) -> ModelConfig:

@@ -29,10 +29,11 @@ import numpy as np
 from scipy.special import logsumexp
 from scipy.stats import qmc
 
-from ltccodec import modelfile, modelio, theory
 from ltccodec.errors import LtcError
+from ltccodec.lab import modelio, theory
 from ltccodec.lattice import Lattice
 from ltccodec.randomness import Mode, Randomness
+from ltccodec.runtime import modelfile
 
 CELL_SEED = 20_261_130
 
@@ -66,7 +67,7 @@ class CellFigures:
 
 def latent_gaussian(model: object) -> tuple[np.ndarray, np.ndarray]:
     """(mean, covariance) of the latent ``W x + b`` for ``x ~ N(0, I)``: float64 ``[L]``, ``[L, L]``."""
-    from ltccodec.transforms import TransformKind
+    from ltccodec.lab.transforms import TransformKind
 
     transform = model.config.transform  # type: ignore[attr-defined]
     if transform.kind is not TransformKind.LINEAR:
@@ -195,7 +196,7 @@ def measure_cells(path: Path, vectors: int = 2_000, samples: int = 8_192,
     vectors, under its own randomness unless ``randomness`` is given."""
     import torch
 
-    from ltccodec.sources import source_by_name
+    from ltccodec.lab.sources import source_by_name
 
     model, card = modelio.load(path)
     source = source_by_name(card.source)
@@ -215,7 +216,7 @@ def measure_cells(path: Path, vectors: int = 2_000, samples: int = 8_192,
         # cells of those very points (paired, so the pmf cost is not blurred by a second dither draw)
         from ltccodec.codec import nesting_of
         from ltccodec.coding import FrameDither, coder_for
-        from ltccodec.prior import freeze_tables
+        from ltccodec.lab.prior import freeze_tables
 
         tables = model.tables if model.tables is not None else freeze_tables(model.prior, lattice)
         coder = coder_for(model.config.coder, tables, lattice, model.distance_table)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ltccodec import compact, container
+from ltccodec.format import compact, container
 
 KINDS = ("bit", "overwrite", "insert", "delete", "truncate", "header", "payload", "swap")
 RESEALED = ("header", "swap")  # mutations that recompute the checks covering what they change

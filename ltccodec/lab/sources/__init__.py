@@ -36,19 +36,19 @@ def source_by_name(name: str) -> Source:
     text = name.strip().lower()
     match = re.fullmatch(r"gaussian:(\d+)", text)
     if match and 1 <= int(match.group(1)) <= 4096:
-        from ltccodec.sources.gaussian import GaussianSource
+        from ltccodec.lab.sources.gaussian import GaussianSource
 
         return GaussianSource(f"gaussian:{int(match.group(1))}", int(match.group(1)))
     if text == "digits":
-        from ltccodec.sources.digits import DigitsSource
+        from ltccodec.lab.sources.digits import DigitsSource
 
         return DigitsSource.load(text)
     if text == "physics":
-        from ltccodec.sources.physics import PhysicsSource
+        from ltccodec.lab.sources.physics import PhysicsSource
 
         return PhysicsSource.load(text)
     if text in ("speech", "speech:bands8"):
-        from ltccodec.sources.speech import FRAMINGS, SpeechSource
+        from ltccodec.lab.sources.speech import FRAMINGS, SpeechSource
 
         return SpeechSource.load(text, FRAMINGS[text])
     raise UsageError(f"unknown data source {name!r}; available: gaussian:<n>, speech, speech:bands8, digits, physics")

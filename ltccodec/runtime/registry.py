@@ -18,11 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ltccodec import compact, modelfile
-from ltccodec.container import MODEL_NAME
 from ltccodec.errors import LtcError, UsageError
-from ltccodec.inference import NumpyModel, load_for_coding
+from ltccodec.format import compact
+from ltccodec.format.container import MODEL_NAME
 from ltccodec.randomness import Mode, Randomness
+from ltccodec.runtime import modelfile
+from ltccodec.runtime.inference import NumpyModel, load_for_coding
 
 MODELS_ENV = "LTC_MODELS"
 # The family used when no --model is given, per input kind (its ladder when --bitrate or --quality is given).
@@ -48,9 +49,9 @@ class LoadedModel:
 
 def model_dirs() -> list[Path]:
     """``$LTC_MODELS`` entries, then the checkout's models/, then the copy installed with the package."""
-    here = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]
     dirs = [Path(p) for p in os.environ.get(MODELS_ENV, "").split(os.pathsep) if p]
-    return [*dirs, here.parent / "models", here / "models"]
+    return [*dirs, package.parent / "models", package / "models"]
 
 
 def list_models(dirs: Sequence[Path] | None = None) -> list[modelfile.ModelCard]:

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ltccodec import codec, media, registry
+from ltccodec import codec, media
+from ltccodec.lab.sources import digits
 from ltccodec.randomness import Randomness
-from ltccodec.sources import digits
+from ltccodec.runtime import registry
 
 JPEG_QUALITIES = (1, 5, 10, 25, 50, 90)
 WEBP_QUALITIES = (0, 5, 20, 50, 80)
@@ -117,7 +118,7 @@ def _score(name: str, setting: str, sizes: Sequence[tuple[int, int]], reference:
            labels: np.ndarray, predict: Callable[[np.ndarray], np.ndarray]) -> Row:
     import torch
 
-    from ltccodec.critic import wasserstein_estimate
+    from ltccodec.lab.critic import wasserstein_estimate
 
     pixels = reference[0].size
     real = torch.from_numpy(reference.reshape(len(reference), -1).astype(np.float32) / 255)

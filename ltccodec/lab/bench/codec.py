@@ -12,12 +12,14 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from ltccodec import codec, kernels, modelio, registry, theory
-from ltccodec.bench import peers
+from ltccodec import codec, kernels
 from ltccodec.coding import frame as frame_coding
 from ltccodec.keyed import DEFAULT_KEY
+from ltccodec.lab import modelio, theory
+from ltccodec.lab.bench import peers
+from ltccodec.lab.sources import source_by_name
 from ltccodec.randomness import Mode, Randomness
-from ltccodec.sources import source_by_name
+from ltccodec.runtime import registry
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,7 @@ def comparisons(rows: Sequence[CodecFigures], cells: bool = True,
     parts.append(f"whole process, a 32 KiB array with {rows[0].model} (median of 5): "
                  f"ltc encode {encode_s:.3f} s, ltc decode {decode_s:.3f} s")
     if cells:
-        from ltccodec.bench.cells import bench_cells
+        from ltccodec.lab.bench.cells import bench_cells
 
         later = {c.name for c in registry.list_models() if c.superseded_by}
         e8_sd = [registry.find(r.model) for r in rows

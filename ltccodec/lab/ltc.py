@@ -19,10 +19,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from ltccodec.lab.prior import FactorizedPrior
+from ltccodec.lab.transforms import TransformConfig, build
 from ltccodec.lattice import Lattice, covering, uniform_dither
-from ltccodec.prior import FactorizedPrior
 from ltccodec.randomness import Randomness, private_dither, shared_dither
-from ltccodec.transforms import TransformConfig, build
 
 if TYPE_CHECKING:  # the coder's tables are data the model carries; the torch model imports no coder
     from ltccodec.coding import DistanceTable

@@ -15,17 +15,18 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from ltccodec import modelfile, modelio
 from ltccodec.coding import DistanceTable, FrameDither
 from ltccodec.coding.tables import CodingTables, quantize_pmf
 from ltccodec.errors import LtcError, UsageError
-from ltccodec.evaluate import evaluate, evaluate_audio
-from ltccodec.framing import gain_pmf
+from ltccodec.lab import modelio
+from ltccodec.lab.evaluate import evaluate, evaluate_audio
+from ltccodec.lab.ltc import LTCModel, ModelConfig, random_directions, sliced_w2_squared
+from ltccodec.lab.sources import Source, source_by_name
+from ltccodec.lab.transforms import TransformConfig, TransformKind
 from ltccodec.lattice import by_name
-from ltccodec.ltc import LTCModel, ModelConfig, random_directions, sliced_w2_squared
+from ltccodec.media.framing import gain_pmf
 from ltccodec.randomness import Randomness
-from ltccodec.sources import Source, source_by_name
-from ltccodec.transforms import TransformConfig, TransformKind
+from ltccodec.runtime import modelfile
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def train(config: TrainConfig, run_dir: Path, out: Path, name: str, command: str
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate)
     parts = {"model": (model, optimizer)}
     if config.perception == "critic":
-        from ltccodec import critic as wgan
+        from ltccodec.lab import critic as wgan
 
         with torch.random.fork_rng():
             torch.manual_seed(config.seed + 1)
@@ -181,7 +182,7 @@ def measured_tables(model: LTCModel, source: Source, randomness: Randomness, see
     """The coding tables measured on ``count`` fresh source vectors under the codec's dither grid."""
     from ltccodec.codec import FRAME_VECTORS, nesting_of
     from ltccodec.coding.box import BoxCoder, measure_tables
-    from ltccodec.prior import freeze_tables
+    from ltccodec.lab.prior import freeze_tables
 
     if model.lattice.blocks[0].embedding is not None:
         raise UsageError(f"{model.lattice.name} cannot be entropy coded, so its tables cannot be measured")
@@ -204,10 +205,10 @@ DISTANCE_VECTORS = 1 << 16
 def distance_table(model: LTCModel, source: Source, randomness: Randomness, seed: int, shells: int,
                    count: int = DISTANCE_VECTORS) -> DistanceTable:
     """The distance code's table, fitted on ``count`` fresh source vectors under the codec's dither grid."""
-    from ltccodec import distance_fit
     from ltccodec.codec import FRAME_VECTORS, nesting_of
     from ltccodec.coding import distance
-    from ltccodec.prior import freeze_tables
+    from ltccodec.lab import distance_fit
+    from ltccodec.lab.prior import freeze_tables
 
     if not distance.supports(model.lattice) or shells not in (1, 2):
         raise UsageError(f"the distance code takes 1 or 2 shells of small blocks (Z, D4, E8 and their powers), not "
@@ -247,8 +248,8 @@ Parts = dict[str, tuple[torch.nn.Module, torch.optim.Optimizer]]  # what a check
 
 
 def _critic_w1(model: LTCModel, source: object, randomness: Randomness, count: int, steps: int) -> float:
-    from ltccodec.critic import wasserstein_estimate
-    from ltccodec.evaluate import EVAL_SEED
+    from ltccodec.lab.critic import wasserstein_estimate
+    from ltccodec.lab.evaluate import EVAL_SEED
 
     x = torch.from_numpy(source.test_set(count))
     with torch.no_grad():

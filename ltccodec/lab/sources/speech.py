@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ltccodec.errors import LtcError
-from ltccodec.framing import Framing, to_vectors
+from ltccodec.media.framing import Framing, to_vectors
 
 PACKAGE = "asterisk-core-sounds-en-wav"
 SOUNDS_DIRS = (Path("/usr/share/asterisk/sounds/en_US_f_Allison"), Path("/usr/share/asterisk/sounds/en"))

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ltccodec import modelfile
 from ltccodec.coding import Coder, coder_for
 from ltccodec.coding.tables import CodingTables
 from ltccodec.errors import LtcError
 from ltccodec.lattice import Lattice, covering
 from ltccodec.randomness import Randomness, private_dither
+from ltccodec.runtime import modelfile
 
 Layer = Callable[[np.ndarray], np.ndarray]
 NUMPY_KINDS = ("linear", "mlp", "diagonal", "conv28")
