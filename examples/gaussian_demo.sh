@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ltccodec import codec, theory
+from ltccodec import codec
+from ltccodec.lab import theory
 
 work = Path(sys.argv[1])
 x = np.load("examples/gaussian8.npy").astype(np.float64)

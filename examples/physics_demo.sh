@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ltccodec import registry
+from ltccodec.runtime import registry
 from ltccodec.lab.sources import physics
 
 work = Path(sys.argv[1])

@@ -190,4 +190,4 @@ def test_the_wheel_carries_the_shipped_models(tmp_path) -> None:
     assert all(f"ltccodec/models/{name[:-5]}.safetensors" in names for name in shipped)
     from ltccodec.runtime import registry
 
-    assert Path(registry.__file__).parent / "models" in registry.model_dirs()
+    assert Path(registry.__file__).parents[1] / "models" in registry.model_dirs()
