@@ -313,8 +313,9 @@ def open_stream(stream: BinaryIO, key: keyed.Key | None = None, dirs: Sequence[P
         raise LtcError(f"the stream's coder ({header.coder.name.lower()}) is not its model's ({loaded.card.coder}): "
                        "corrupt file")
     check_kind(header.kind, loaded, header.image)
-    _check_output_size(header, max_output_bytes)
-    return StreamReader(stream, header, loaded, key, compact)
+    limit = _output_limit(max_output_bytes)
+    _check_output_size(header, limit)
+    return StreamReader(stream, header, loaded, key, compact, limit)
 
 
 def check_kind(kind: Kind, loaded: LoadedModel, image: ImageInfo | None = None) -> None:
@@ -386,9 +387,10 @@ class StreamReader:
     """A stream whose header has been read and checked (`open_stream`); decodes its frames once, in order."""
 
     def __init__(self, stream: BinaryIO, header: Header, loaded: LoadedModel, key: keyed.Key,
-                 compact: Frame | None = None) -> None:
+                 compact: Frame | None = None, limit: int = DEFAULT_MAX_OUTPUT) -> None:
         self.header, self._stream, self._loaded, self._key = header, stream, loaded, key
-        self._compact = compact
+        self._compact, self._limit = compact, limit  # a compact stream's one frame; the decoded bytes allowed
+        self._end: End | None = None  # the end record, once read
 
     def decode(self, seed: int | None = None, progress: Progress | None = None) -> Decoded:
         """The whole output in memory."""
@@ -425,7 +427,6 @@ class StreamReader:
 
     def _records(self, first: int, stop: int | None) -> Iterator[Frame]:
         """Frames ``first`` to ``stop`` (None: to the end record, which is then checked and kept in ``_end``)."""
-        self._end: End | None = None
         if self._compact is not None:
             if first != 0:
                 raise UsageError("a compact stream has one frame, frame 0")
@@ -465,7 +466,7 @@ class StreamReader:
         assert coder is not None
         coded = None if spec is None else (
             lambda side: ~framing.silent(framing.gain_indices_from_deltas(side, spec), spec))
-        least, limit = least_bits(loaded), _output_limit(None)
+        least, limit = least_bits(loaded), self._limit
         done, total = 0, header.vectors if header.known_length else 0
         for frame in self._records(first, stop):
             index, count = frame.index, frame.vectors
@@ -522,9 +523,8 @@ def _output_limit(limit: int | None) -> int:
         raise UsageError(f"${MAX_OUTPUT_ENV} must be a number of bytes, not {text!r}") from None
 
 
-def _check_output_size(header: Header, limit: int | None) -> None:
+def _check_output_size(header: Header, limit: int) -> None:
     """Refuse streams that declare more than ``limit`` bytes of decoded data (float32 working values)."""
-    limit = _output_limit(limit)
     declared = 4 * header.vectors * header.source_dim if header.known_length else 0
     if header.audio is not None and header.audio.samples != container.UNKNOWN:
         declared = max(declared, 4 * header.audio.samples * header.audio.channels)

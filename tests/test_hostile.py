@@ -149,3 +149,19 @@ def test_the_command_line_gives_one_line_and_no_output_for_every_corrupt_file(tm
         assert not out.exists()
     assert failed > 90
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(("bad", "out"))) == []
+
+
+def test_a_stream_of_unknown_length_decodes_and_keeps_to_the_output_limit():
+    """The header of a stream written as it was coded states no length (FORMAT.md): the end record does, the decoder
+    checks it, and the output limit holds as frames arrive."""
+    header, frames = _parts(STREAMS[1])
+    unknown = dataclasses.replace(header.audio, samples=container.UNKNOWN, coded_samples=container.UNKNOWN)
+    streamed = dataclasses.replace(header, vectors=container.UNKNOWN, audio=unknown)
+    data = _stream(streamed, frames, container.end_of(header, len(frames)))
+    np.testing.assert_array_equal(codec.decode(data, seed=1), codec.decode(_stream(header, frames), seed=1))
+    small = 4 * header.source_dim * (frames[0].vectors + 1)  # more than one frame's worth, less than two
+    with pytest.raises(LtcError, match="decodes to more than the limit"):
+        codec.decode_stream(io.BytesIO(data), max_output_bytes=small)
+    wrong = container.End(len(frames), header.vectors, header.audio.samples + 8000, header.audio.coded_samples)
+    with pytest.raises(LtcError, match="audio length"):
+        codec.decode(_stream(streamed, frames, wrong))
