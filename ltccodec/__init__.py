@@ -1,7 +1,8 @@
 """ltccodec: lattice transform coding with dithering, as a codec (`ltc`) and a library.
 
 ``encode(array, model=..., randomness=...) -> bytes`` and ``decode(data) -> array`` are the two verbs;
-`ltccodec.codec` has the file-object variants and the model lookup, `ltccodec.lattice` the quantizers.
+`ltccodec.codec` has the file-object variants, `ltccodec.runtime.registry` the model lookup, `ltccodec.lattice`
+the quantizers.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ __all__ = ["__version__", "decode", "decode_from", "encode", "encode_to", "load_
 
 
 def __getattr__(name: str) -> Any:
-    # The verbs pull in torch; import them on first use so `ltc --version` stays instant.
+    # The verbs load numpy and the codec; import them on first use so `ltc --version` stays instant.
     if name in ("encode", "encode_to", "decode", "decode_from"):
         from ltccodec import codec
 
