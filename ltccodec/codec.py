@@ -104,8 +104,9 @@ def encode_to(array: np.ndarray, out: BinaryIO, model: ModelArg, randomness: str
                          "`encode_images`)")
     data = check_array(array, loaded.card.source_dim)
     flat = data.reshape(-1, loaded.card.source_dim)
+    described = Described(Kind.ARRAY, data.dtype.name, tuple(int(s) for s in data.shape))
     return _encode_vectors(flat, None, out, loaded, _randomness(randomness), key, nonce, frame_vectors, progress,
-                           Kind.ARRAY, data.dtype.name, tuple(int(s) for s in data.shape), None, compact=compact)
+                           described, compact)
 
 
 def encode_audio(audio: Audio, out: BinaryIO, model: ModelArg, randomness: str | Randomness = "none",
@@ -126,7 +127,7 @@ def encode_audio(audio: Audio, out: BinaryIO, model: ModelArg, randomness: str |
     info = AudioInfo(audio.sample_rate, audio.channels, len(audio.samples), int(audio.sample_format),
                      int(audio.file_format), spec.sample_rate, len(samples))
     return _encode_vectors(vectors, gains, out, loaded, _randomness(randomness), key, nonce, frame_vectors,
-                           progress, Kind.AUDIO, "float32", tuple(int(s) for s in vectors.shape), info)
+                           progress, Described(Kind.AUDIO, audio=info))
 
 
 def encode_images(image: Image, out: BinaryIO, model: ModelArg, randomness: str | Randomness = "sd",
@@ -147,7 +148,7 @@ def encode_images(image: Image, out: BinaryIO, model: ModelArg, randomness: str 
     info = ImageInfo(*wanted, int(image.file_format))
     compact = len(vectors) <= COMPACT_ITEMS if compact is None else compact
     return _encode_vectors(vectors, None, out, loaded, _randomness(randomness), key, nonce, frame_vectors, progress,
-                           Kind.IMAGE, "float32", tuple(int(s) for s in vectors.shape), None, info, compact)
+                           Described(Kind.IMAGE, image=info), compact)
 
 
 def kind_of(item: Audio | Image | np.ndarray) -> str:
@@ -169,10 +170,21 @@ def encode_item(item: Audio | Image | np.ndarray, out: BinaryIO, model: ModelArg
     return encode_to(item, out, model, randomness, key, nonce, progress=progress, compact=bool(compact))
 
 
+@dataclass(frozen=True)
+class Described:
+    """What a stream says of its source besides the vectors, by kind: an array's dtype and shape, the audio block or
+    the image block (docs/FORMAT.md, the header's description)."""
+
+    kind: Kind
+    dtype: str = "float32"
+    shape: tuple[int, ...] = ()
+    audio: AudioInfo | None = None
+    image: ImageInfo | None = None
+
+
 def _encode_vectors(flat: np.ndarray, gains: np.ndarray | None, out: BinaryIO, loaded: LoadedModel,
                     rand: Randomness, key: keyed.Key | None, nonce: bytes | None, frame_vectors: int,
-                    progress: Progress | None, kind: Kind, dtype: str, shape: tuple[int, ...],
-                    audio: AudioInfo | None, image: ImageInfo | None = None, compact: bool = False) -> Header:
+                    progress: Progress | None, described: Described, compact: bool = False) -> Header:
     key = key or keyed.DEFAULT_KEY
     if compact:
         if len(flat) > COMPACT_ITEMS:
@@ -181,7 +193,7 @@ def _encode_vectors(flat: np.ndarray, gains: np.ndarray | None, out: BinaryIO, l
             keyed.new_nonce()[:compact_format.NONCE_BYTES]
         frame_vectors = len(flat)
     nonce = nonce if nonce is not None else keyed.new_nonce()
-    header = make_header(loaded, rand, key, nonce, kind, len(flat), frame_vectors, dtype, shape, audio, image)
+    header = make_header(loaded, rand, key, nonce, described, len(flat), frame_vectors)
     coded = encode_frames(flat, gains, loaded, rand, key, nonce, 0, frame_vectors, progress, shortest=compact)
     if compact:
         out.write(compact_format.pack(header, coded[0].payload, coded[0].symbols))
@@ -190,19 +202,18 @@ def _encode_vectors(flat: np.ndarray, gains: np.ndarray | None, out: BinaryIO, l
     return header
 
 
-def make_header(loaded: LoadedModel, rand: Randomness, key: keyed.Key, nonce: bytes, kind: Kind, vectors: int,
-                frame_vectors: int, dtype: str = "float32", shape: tuple[int, ...] = (), audio: AudioInfo | None = None,
-                image: ImageInfo | None = None) -> Header:
+def make_header(loaded: LoadedModel, rand: Randomness, key: keyed.Key, nonce: bytes, described: Described,
+                vectors: int, frame_vectors: int) -> Header:
     """The header of a stream whose frames are coded (perhaps in parts) with `encode_frames`. It is checked as the
     decoder checks it (the container's field checks, kind against the model), so no encoder writes a stream its
     decoder refuses."""
     header = Header(loaded.name, bytes.fromhex(loaded.card.sha256), _CODER_CODES[loaded.card.coder],
-                    _MODE_CODES[rand.mode], nesting_of(rand), nonce, keyed.key_check(key, nonce), kind,
-                    loaded.card.source_dim, loaded.card.latent_dim, frame_vectors, vectors,
-                    dtype if kind is Kind.ARRAY else "float32", shape if kind is Kind.ARRAY else (), audio, image)
+                    _MODE_CODES[rand.mode], nesting_of(rand), nonce, keyed.key_check(key, nonce), described.kind,
+                    loaded.card.source_dim, loaded.card.latent_dim, frame_vectors, vectors, described.dtype,
+                    described.shape, described.audio, described.image)
     try:
         container.read_header(io.BytesIO(container.pack_header(header)))
-        check_kind(kind, loaded, image)
+        check_kind(described.kind, loaded, described.image)
     except LtcError as error:
         raise UsageError(f"this input cannot be coded with model {loaded.name}: {error}") from None
     return header

@@ -133,8 +133,8 @@ def encode_large(job: Job, task: Task, executor: Executor) -> Row:
         frames[part.first] = outcome
     coded = [frame for first in sorted(frames) for frame in frames[first]]
     key = job.key or keyed.DEFAULT_KEY
-    header = codec.make_header(loaded, randomness, key, nonce, container.Kind.ARRAY, vectors, codec.FRAME_VECTORS,
-                               array.dtype.name, tuple(int(s) for s in array.shape))
+    described = codec.Described(container.Kind.ARRAY, array.dtype.name, tuple(int(s) for s in array.shape))
+    header = codec.make_header(loaded, randomness, key, nonce, described, vectors, codec.FRAME_VECTORS)
     dst.parent.mkdir(parents=True, exist_ok=True)
     with open_atomic(dst, overwrite=True) as out:
         container.write(header, coded, out)
