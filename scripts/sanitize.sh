@@ -134,7 +134,7 @@ def fuzz(seconds: float) -> int:
 
     from ltccodec.lab.bench import fuzz
 
-    from ltccodec import registry
+    from ltccodec.runtime import registry
 
     golden = Path("tests/data/golden")
     streams = sorted(golden.rglob("*.ltc"))
