@@ -310,7 +310,9 @@ def open_stream(stream: BinaryIO, key: keyed.Key | None = None, dirs: Sequence[P
     header names), instead of looking it up."""
     header, stream, compact = _read_header(stream, dirs, model)
     key = key or keyed.DEFAULT_KEY
-    if compact is None:  # compact streams check the key with everything else, in their seal
+    # Only shared dither depends on the key: a deterministic or private-dither stream decodes under any key, as its
+    # compact form does (docs/FORMAT.md, keys). Compact streams check the key with everything else, in their seal.
+    if compact is None and header.mode in (ModeCode.QUANTIZED, ModeCode.SHARED):
         keyed.verify_key(key, header.nonce, header.key_check)
     if model is None:
         loaded = by_name(header.model_name, header.model_sha256, dirs)

@@ -261,6 +261,7 @@ def decode_file(src: str, dst: str, key: Key | None = None, seed: int | None = N
     with open_input(src) as stream:
         reader = codec.open_stream(stream, key, max_output_bytes=max_output_bytes)
         header = reader.header
+        check_output_name(dst, header.kind)
         if header.kind is Kind.ARRAY:
             if media.file_format_for(dst) is not None or media.image_format_for(dst) is not None:
                 raise UsageError(f"this stream holds an array, not audio: write it to a .npy file, not {dst}")
@@ -278,6 +279,21 @@ def decode_file(src: str, dst: str, key: Key | None = None, seed: int | None = N
     if verify:
         _verify_written(dst, written.digest.digest())
     return DecodeStats(kind, header.model_name, written.size, shape, rate, time.perf_counter() - began, verify)
+
+
+OUTPUT_SUFFIXES = {Kind.ARRAY: (".npy",), Kind.AUDIO: (".wav", ".wave", ".flac", ".ogg", ".oga", ".npy"),
+                   Kind.IMAGE: (".png", ".jpg", ".jpeg", ".npy")}
+
+
+def check_output_name(dst: str, kind: Kind) -> None:
+    """One clear error, before decoding, for an output name whose extension cannot hold the stream's kind (a name
+    without an extension, or stdout, gets the stream's own format)."""
+    suffix = "" if dst == STDIO else Path(dst).suffix.lower()
+    allowed = OUTPUT_SUFFIXES[kind]
+    if suffix and suffix not in allowed:
+        held = {Kind.ARRAY: "an array", Kind.AUDIO: "audio", Kind.IMAGE: "images"}[kind]
+        raise UsageError(f"this stream holds {held}, which ltc writes as {', '.join(allowed)}, not {suffix} "
+                         f"({Path(dst).name})")
 
 
 def _encode_output(result: codec.Decoded, dst: str) -> tuple[bytes, tuple[int, ...], int | None, str]:

@@ -40,6 +40,8 @@ class SampleFormat(IntEnum):
     FLOAT = 6
     DOUBLE = 7
     VORBIS = 8
+    ULAW = 9  # G.711 μ-law in WAV
+    ALAW = 10  # G.711 A-law in WAV
 
 
 _EXTENSIONS = {".wav": FileFormat.WAV, ".wave": FileFormat.WAV, ".flac": FileFormat.FLAC, ".ogg": FileFormat.OGG,
@@ -47,7 +49,7 @@ _EXTENSIONS = {".wav": FileFormat.WAV, ".wave": FileFormat.WAV, ".flac": FileFor
 # What each file format can hold; a sample format it cannot is written as the nearest one it can.
 _WRITABLE = {
     FileFormat.WAV: {SampleFormat.PCM_16, SampleFormat.PCM_24, SampleFormat.PCM_32, SampleFormat.PCM_U8,
-                     SampleFormat.FLOAT, SampleFormat.DOUBLE},
+                     SampleFormat.FLOAT, SampleFormat.DOUBLE, SampleFormat.ULAW, SampleFormat.ALAW},
     FileFormat.FLAC: {SampleFormat.PCM_16, SampleFormat.PCM_24, SampleFormat.PCM_S8},
     FileFormat.OGG: {SampleFormat.VORBIS},
 }
@@ -236,7 +238,9 @@ def read_audio(data: bytes, label: str) -> Audio:
 
 def write_audio(audio: Audio, file_format: FileFormat | None = None) -> bytes:
     """Encode ``audio`` as ``file_format`` (default: its own) in its sample format, or the nearest one the
-    file format holds. Integer formats are clipped to [-1, 1)."""
+    file format holds. Integer formats (and μ-law, A-law) are clipped to [-1, 1]; float formats are written as they
+    are: a float input may exceed ±1 and keeps its level, and coding noise can take a full-scale peak a little past
+    1 (README: audio)."""
     import soundfile
 
     fmt = file_format or audio.file_format
