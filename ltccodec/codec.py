@@ -37,6 +37,10 @@ from ltccodec.runtime.registry import LoadedModel, by_name, by_path, is_path
 SD_GRID = 1 << 16  # shared dither of SD is drawn on Λ / 2^16: a fixed-point grid both sides reproduce
 FRAME_VECTORS = container.MAX_FRAME_VECTORS
 COMPACT_ITEMS = compact_format.MAX_ITEMS
+# Audio this short is written in the compact profile unless asked otherwise: the full header and end record (about
+# 190 bytes) would cost over 0.5 kbit/s, while the compact form's 3-byte nonce and one seal for everything matter
+# little for a clip (docs/FORMAT.md, the compact profile)
+COMPACT_AUDIO_SECONDS = 3.0
 MAX_OUTPUT_ENV = "LTC_MAX_OUTPUT"
 DEFAULT_MAX_OUTPUT = 1 << 33  # 8 GiB of decoded values unless the user allows more
 # A frame's payload must hold its vectors' least cost: count · least ≤ 8 · payload bytes + CODER_SLACK_BITS (the
@@ -49,6 +53,8 @@ Progress = Callable[[int, int], None]
 _MODE_CODES = {Mode.DETERMINISTIC: ModeCode.NONE, Mode.PRIVATE: ModeCode.PRIVATE, Mode.QUANTIZED: ModeCode.QUANTIZED,
                Mode.SHARED: ModeCode.SHARED}
 _CODER_CODES = {"box": CoderCode.BOX, "distance": CoderCode.DISTANCE}
+_COMPACT_MISMATCH = ("checksum mismatch: a corrupt file, or not the key it was encoded with (compact streams have one "
+                     "check for both)")
 
 
 def nesting_of(randomness: Randomness) -> int:
@@ -111,9 +117,11 @@ def encode_to(array: np.ndarray, out: BinaryIO, model: ModelArg, randomness: str
 
 def encode_audio(audio: Audio, out: BinaryIO, model: ModelArg, randomness: str | Randomness = "none",
                  key: keyed.Key | None = None, nonce: bytes | None = None, frame_vectors: int = FRAME_VECTORS,
-                 progress: Progress | None = None) -> Header:
+                 progress: Progress | None = None, compact: bool | None = None) -> Header:
     """Compress audio with an audio model: each channel is resampled to the model's rate, cut into
-    gain-normalized MDCT frames, and coded; the header keeps what restores rate, channels, length and format."""
+    gain-normalized MDCT frames, and coded; the header keeps what restores rate, channels, length and format.
+    ``compact``: the compact profile (one frame; default: for clips of at most `COMPACT_AUDIO_SECONDS` that fit
+    one frame)."""
     loaded = _loaded(model)
     spec = loaded.card.framing
     if spec is None:
@@ -126,8 +134,10 @@ def encode_audio(audio: Audio, out: BinaryIO, model: ModelArg, randomness: str |
     gains = np.concatenate([p[1] for p in pairs])
     info = AudioInfo(audio.sample_rate, audio.channels, len(audio.samples), int(audio.sample_format),
                      int(audio.file_format), spec.sample_rate, len(samples))
+    if compact is None:
+        compact = audio.seconds <= COMPACT_AUDIO_SECONDS and len(vectors) <= min(frame_vectors, COMPACT_ITEMS)
     return _encode_vectors(vectors, gains, out, loaded, _randomness(randomness), key, nonce, frame_vectors,
-                           progress, Described(Kind.AUDIO, audio=info))
+                           progress, Described(Kind.AUDIO, audio=info), compact)
 
 
 def encode_images(image: Image, out: BinaryIO, model: ModelArg, randomness: str | Randomness = "sd",
@@ -162,9 +172,7 @@ def encode_item(item: Audio | Image | np.ndarray, out: BinaryIO, model: ModelArg
     """`encode_audio`, `encode_images` or `encode_to`, by what ``item`` is. ``compact``: the compact profile (None:
     images that fit it use it, arrays do not; audio has none)."""
     if isinstance(item, Audio):
-        if compact:
-            raise UsageError("the compact profile holds arrays and images; audio uses the full format")
-        return encode_audio(item, out, model, randomness, key, nonce, progress=progress)
+        return encode_audio(item, out, model, randomness, key, nonce, progress=progress, compact=compact)
     if isinstance(item, Image):
         return encode_images(item, out, model, randomness, key, nonce, progress=progress, compact=compact)
     return encode_to(item, out, model, randomness, key, nonce, progress=progress, compact=bool(compact))
@@ -245,22 +253,33 @@ def _encode_frame(vectors: np.ndarray, gains: np.ndarray | None, loaded: LoadedM
     assert coder is not None
     x = np.ascontiguousarray(vectors, dtype=np.float32)
     u, dither = frame_dither(loaded, rand, key, nonce, index, len(x))
-    side = None
+    side, full_dither = None, dither
     if gains is not None:  # audio: silent frames send their gains only
-        side = framing.gain_deltas(gains, loaded.card.framing)
-        coded = ~framing.silent(gains, loaded.card.framing)
+        spec = loaded.card.framing
+        side = framing.gain_deltas(gains, spec)
+        coded = ~framing.silent(gains, spec)
+
+        def coded_rows(symbols: np.ndarray) -> np.ndarray:
+            return ~framing.silent(framing.gain_indices_from_deltas(symbols, spec), spec)
+
         x, dither = x[coded], dither.rows(coded)
         u = None if u is None else u[coded]
     coords = loaded.model.to_symbols(x, u)
     payload = frame_coding.encode(coder, coords, dither, side, loaded.model.gain_counts).astype("<u4").tobytes()
-    if shortest:  # arrays and images only: no side symbols
+    if shortest:
+        count = len(vectors)
 
         def decodes_same(candidate: bytes) -> bool:
+            words = np.frombuffer(candidate, dtype="<u4")
             try:
-                decoded, _ = frame_coding.decode(coder, np.frombuffer(candidate, dtype="<u4"), len(coords), dither)
+                if side is None:
+                    decoded, _ = frame_coding.decode(coder, words, count, dither)
+                    return bool(np.array_equal(decoded, coords))
+                decoded, gains_back = frame_coding.decode(coder, words, count, full_dither, count,
+                                                          loaded.model.gain_counts, coded_rows)
             except DECODE_ERRORS:
                 return False
-            return bool(np.array_equal(decoded, coords))
+            return bool(np.array_equal(decoded, coords) and np.array_equal(gains_back, side))
 
         payload = compact_format.shortest_end(payload, decodes_same)
     if len(vectors) * least_bits(loaded) > 8 * (len(payload) + -len(payload) % 4) + CODER_SLACK_BITS:
@@ -361,8 +380,10 @@ def _compact_model(found: int, dirs: Sequence[Path] | None, model: LoadedModel |
         sha = bytes.fromhex(model.card.sha256)
         if compact_format.model_id(model.name, sha) != found:
             raise LtcError(f"the stream was coded with another model than {model.name}")
+        framing = model.card.framing
         return compact_format.ModelFacts(model.name, sha, model.card.source_dim, model.card.latent_dim,
-                                         model.card.image, _CODER_CODES[model.card.coder])
+                                         model.card.image, _CODER_CODES[model.card.coder],
+                                         None if framing is None else framing.sample_rate)
     return by_compact_id(found, dirs)
 
 
@@ -444,7 +465,9 @@ class StreamReader:
             if first != 0:
                 raise UsageError("a compact stream has one frame, frame 0")
             yield self._compact
-            self._end = End(1, self.header.vectors)
+            audio = self.header.audio
+            self._end = End(1, self.header.vectors, None if audio is None else audio.samples,
+                            None if audio is None else audio.coded_samples)
             return
         if first:
             self._skip(first)
@@ -500,11 +523,12 @@ class StreamReader:
                     active = ~framing.silent(gains, spec)
                     u = None if u is None else u[active]
             except DECODE_ERRORS as error:
+                if header.seal_prefix is not None:  # a wrong key decodes to nonsense: say what the seal would
+                    raise container.FormatError(_COMPACT_MISMATCH) from None
                 raise container.FormatError(f"frame {index} does not decode ({error}); corrupt file?") from None
             if header.seal_prefix is not None:
                 if zlib.crc32(struct.pack("<I", _symbol_check(coords, side)), header.seal_prefix) != frame.symbols:
-                    raise container.FormatError("checksum mismatch: a corrupt file, or not the key it was encoded "
-                                                "with (compact streams have one check for both)")
+                    raise container.FormatError(_COMPACT_MISMATCH)
             elif _symbol_check(coords, side) != frame.symbols:
                 raise container.FormatError(f"frame {index}: decoded symbols do not match the encoder's check "
                                             "(encoder/decoder drift or a corrupt file)")
@@ -579,7 +603,9 @@ def read_frame_table(stream: BinaryIO, dirs: Sequence[Path] | None = None) -> tu
     record of a stream: what `ltc info` shows."""
     header, stream, compact = _read_header(stream, dirs)
     if compact is not None:
-        return header, [compact], End(1, header.vectors)
+        audio = header.audio
+        return header, [compact], End(1, header.vectors, None if audio is None else audio.samples,
+                                      None if audio is None else audio.coded_samples)
     frames, vectors = [], 0
     while True:
         record = container.read_record(stream, header, len(frames), vectors)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -169,3 +170,49 @@ def test_the_shortest_end_is_the_shortest_number_inside_the_final_interval(low, 
     body = compact.shortest_end(payload, decodes_same)
     assert body.hex() == expected and decodes_same(compact.payload_words(body))
     assert compact.shortest_end(b"", lambda words: True) == b"\0"  # no word at all: one zero byte
+
+
+def _clip(seconds: float, channels: int = 1) -> np.ndarray:
+    from ltccodec import media
+
+    speech = media.read_audio((Path(__file__).parents[1] / "examples" / "speech.wav").read_bytes(), "speech")
+    samples = speech.samples[8000:8000 + int(8000 * seconds), 0]
+    return np.stack([samples * (0.5 + 0.5 * c) for c in range(channels)], axis=1)
+
+
+@pytest.mark.parametrize("seconds, channels", [(0.1, 1), (1.0, 1), (1.0, 2)])
+def test_a_short_clip_is_compact_by_itself_and_decodes_as_the_full_stream(seconds, channels):
+    """Measured: 18 bytes besides the payload (magic, flags, model id, six varints, seal) against 195 in the full
+    format; the target is 40."""
+    from ltccodec import media
+
+    audio = media.Audio(_clip(seconds, channels), 8000)
+    auto, full = io.BytesIO(), io.BytesIO()
+    codec.encode_audio(audio, auto, "speech-z-none-q3", "none")
+    codec.encode_audio(audio, full, "speech-z-none-q3", "none", compact=False)
+    data = auto.getvalue()
+    assert data[:2] == compact.MAGIC and (data[2] >> 4) & 3 == 2  # kind audio
+    assert len(data) - codec.payload_size(data) <= 40 < len(full.getvalue()) - codec.payload_size(full.getvalue())
+    out = codec.decode(data)
+    assert out.shape == (len(audio.samples), channels)
+    np.testing.assert_array_equal(out, codec.decode(full.getvalue()))
+
+
+def test_long_audio_and_asked_for_full_stay_full():
+    from ltccodec import media
+
+    out = io.BytesIO()
+    codec.encode_audio(media.Audio(_clip(4.0), 8000), out, "speech-z-none-q3", "none")
+    assert out.getvalue()[:4] == container.MAGIC  # over COMPACT_AUDIO_SECONDS
+    with pytest.raises(Exception, match="compact profile holds up to"):
+        codec.encode_audio(media.Audio(np.zeros((8000 * 60, 1), np.float32), 8000), io.BytesIO(), "speech-z-none-q3",
+                           "none", compact=True)
+
+
+def test_a_compact_audio_stream_with_another_key_fails_its_seal():
+    from ltccodec import keyed, media
+
+    out = io.BytesIO()
+    codec.encode_audio(media.Audio(_clip(1.0), 8000), out, "speech-z-sd-q3", "sd")
+    with pytest.raises(LtcError, match="checksum mismatch"):
+        codec.decode(out.getvalue(), key=keyed.Key.from_material(b"another", "test"))

@@ -39,6 +39,7 @@ IMAGE_CASES = [("digits-bw16-sd-q2", "sd", True), ("digits-e8-none-q2", "none", 
                ("digits-bw16-1bits-q1", "1bits", False)]  # (model, randomness, compact)
 AUDIO_CASES = [("speech-z-none-q3", "none"), ("speech-z-sd-q3", "sd"), ("speech-z-sd-q1", "2bits"),
                ("speech-z-pd-q5", "pd")]
+AUDIO_COMPACT_CASES = [("speech-z-none-q3", "none"), ("speech-z-sd-q3", "sd")]  # the compact profile's audio
 REGENERATE = os.environ.get("LTC_REGENERATE_GOLDEN") == "1"
 
 
@@ -72,6 +73,8 @@ def _encode(name: str, mode: str, profile: str) -> bytes:
     model = registry.by_name(name)
     if profile == "audio":
         codec.encode_audio(_audio_input(), out, model, mode, nonce=NONCE, frame_vectors=16)
+    elif profile == "audio-compact":
+        codec.encode_audio(_audio_input(), out, model, mode, nonce=NONCE, compact=True)
     elif profile in ("image", "image-compact"):
         codec.encode_images(_image_input(), out, model, mode, nonce=NONCE, frame_vectors=2,
                             compact=profile == "image-compact")
@@ -83,7 +86,8 @@ def _encode(name: str, mode: str, profile: str) -> bytes:
 
 
 CASES = [(n, m, "array") for n, m in ARRAY_CASES] + [(n, m, "compact") for n, m in COMPACT_CASES] + [
-    (n, m, "image-compact" if c else "image") for n, m, c in IMAGE_CASES] + [(n, m, "audio") for n, m in AUDIO_CASES]
+    (n, m, "image-compact" if c else "image") for n, m, c in IMAGE_CASES] + [
+    (n, m, "audio") for n, m in AUDIO_CASES] + [(n, m, "audio-compact") for n, m in AUDIO_COMPACT_CASES]
 
 
 def _stem(name: str, mode: str, profile: str) -> Path:
@@ -105,7 +109,7 @@ def _recorded(name: str, mode: str, profile: str) -> tuple[bytes, np.ndarray]:
 @pytest.mark.parametrize("name, mode, profile", CASES)
 def test_golden_stream_decodes_and_encodes_as_recorded(name, mode, profile, kernels_mode):
     data, expected = _recorded(name, mode, profile)
-    if profile in ("compact", "image-compact"):
+    if profile in ("compact", "image-compact", "audio-compact"):
         assert data[:2] == b"\xc7\x4c" and data[2] & 0x07 == 1
     else:
         assert data[:4] == container.MAGIC and data[4] == container.VERSION

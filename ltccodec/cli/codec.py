@@ -40,8 +40,8 @@ def _key(key_file: str | None) -> object:
               help="Read OUT back and decode it: every frame's symbols must match the encoder's.")
 @click.option("--resize", is_flag=True, help="Images: convert to the model's size and to grayscale.")
 @click.option("--compact/--full", default=None,
-              help="Container profile: compact (tiny files: one frame of up to 4096 items, ~10 bytes of header) "
-                   "or full [images: compact when they fit; arrays: full].")
+              help="Container profile: compact (tiny files: one frame of up to 4096 vectors, 10-20 bytes of header) "
+                   "or full [images: compact when they fit; audio: when it fits and lasts at most 3 s; arrays: full].")
 def encode(input_path: str, output: str, model: str | None, randomness: str | None, nesting: int | None,
            bitrate: float | None, quality: int | None, key_file: str | None, nonce: str | None, force: bool,
            verify: bool, resize: bool, compact: bool | None) -> None:

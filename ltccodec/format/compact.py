@@ -12,6 +12,7 @@ not as "wrong key".
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import struct
 import zlib
@@ -21,9 +22,13 @@ from dataclasses import dataclass
 from ltccodec.format.container import (
     DTYPE_CODES,
     DTYPES,
+    MAX_CHANNELS,
     MAX_DIM,
+    MAX_ELEMENTS,
     MAX_FRAME_BYTES,
     MAX_NDIM,
+    MAX_RATE,
+    AudioInfo,
     CoderCode,
     FormatError,
     Frame,
@@ -31,6 +36,7 @@ from ltccodec.format.container import (
     ImageInfo,
     Kind,
     ModeCode,
+    check_audio_lengths,
 )
 
 MAGIC = b"\xc7\x4c"  # not the first byte of a full stream ("L")
@@ -38,6 +44,7 @@ PROFILE_VERSION = 1  # the one compact profile this ltc reads and writes
 END_SEARCH = 8  # bytes: the range coder's final flush is at most two words (its 64-bit state)
 NONCE_BYTES = 3
 MAX_ITEMS = 1 << 12  # one frame
+MAX_AUDIO_SAMPLES = MAX_ELEMENTS
 _SHARED = (ModeCode.QUANTIZED, ModeCode.SHARED)
 
 
@@ -57,6 +64,7 @@ class ModelFacts:
     latent_dim: int
     image: tuple[int, int, int] | None
     coder: CoderCode  # compact streams do not record their coder: the model fixes it
+    coded_rate: int | None = None  # audio models: the rate they code at (their framing's)
 
 
 def _varint(value: int) -> bytes:
@@ -92,8 +100,8 @@ class _Reader:
 
 
 def fits(header: Header) -> bool:
-    """Whether a stream can be written in the compact profile: one frame of arrays or images."""
-    return header.kind in (Kind.ARRAY, Kind.IMAGE) and 1 <= header.vectors <= min(MAX_ITEMS, header.frame_vectors)
+    """Whether a stream can be written in the compact profile: one frame (arrays, images or audio)."""
+    return 1 <= header.vectors <= min(MAX_ITEMS, header.frame_vectors)
 
 
 def shortest_end(payload: bytes, decodes_same: Callable[[bytes], bool]) -> bytes:
@@ -133,7 +141,7 @@ def pack(header: Header, body: bytes, symbols: int) -> bytes:
     """The compact bytes of a one-frame stream coded with a ``NONCE_BYTES`` nonce (see `fits`); ``body`` is the
     frame's payload as `shortest_end` gives it, ``symbols`` the CRC-32 of its decoded symbols."""
     if not fits(header):
-        raise ValueError("only one-frame array and image streams have a compact form")
+        raise ValueError("only one-frame streams have a compact form")
     one_item = header.vectors == 1 and (
         (header.kind is Kind.IMAGE and header.image is not None and header.image.file_format == 1)
         or (header.kind is Kind.ARRAY and header.shape == (1, header.source_dim) and header.dtype == "float32"))
@@ -145,7 +153,12 @@ def pack(header: Header, body: bytes, symbols: int) -> bytes:
         if len(header.nonce) != NONCE_BYTES:
             raise ValueError(f"compact streams use a {NONCE_BYTES}-byte nonce")
         head += header.nonce
-    if not one_item:
+    if header.kind is Kind.AUDIO:  # the vectors follow from the lengths, the coded rate from the model
+        a = header.audio
+        assert a is not None
+        head += b"".join(_varint(v) for v in (a.sample_rate, a.channels, a.samples, a.coded_samples,
+                                              a.sample_format, a.file_format))
+    elif not one_item:
         head += _varint(header.vectors)
         if header.kind is Kind.IMAGE:
             assert header.image is not None
@@ -179,16 +192,18 @@ def parse(data: bytes, find: Callable[[int], ModelFacts]) -> tuple[Header, Frame
         mode, kind = ModeCode(flags >> 6), Kind((flags >> 4) & 0x03)
     except ValueError:
         raise FormatError("unknown mode or kind in a compact stream (corrupt file)") from None
-    if kind not in (Kind.ARRAY, Kind.IMAGE):
-        raise FormatError("compact streams hold arrays or images (corrupt file)")
     facts = find(struct.unpack("<H", r.take(2))[0])
     nesting = r.varint(1 << 16) if mode is ModeCode.QUANTIZED else 1 << 16 if mode is ModeCode.SHARED else 1
     if mode is ModeCode.QUANTIZED and nesting < 2:
         raise FormatError("nesting ratio does not fit the randomness mode (corrupt file)")
     nonce = r.take(NONCE_BYTES) if mode in _SHARED else b""
     image = None
-    if kind is Kind.IMAGE and facts.image is None or kind is Kind.ARRAY and facts.image is not None:
+    if (kind is Kind.IMAGE) != (facts.image is not None) or (kind is Kind.AUDIO) != (facts.coded_rate is not None):
         raise FormatError("the compact stream's kind does not match its model (corrupt file)")
+    if kind is Kind.AUDIO:
+        if flags & 0x08:
+            raise FormatError("a compact audio stream has no one-item form (corrupt file)")
+        return _parse_audio(data, r, facts, mode, nesting, nonce)
     if flags & 0x08:
         vectors, dtype, shape, file_format = 1, "float32", (1, facts.source_dim), 1
     else:
@@ -211,12 +226,36 @@ def parse(data: bytes, find: Callable[[int], ModelFacts]) -> tuple[Header, Frame
     if kind is Kind.IMAGE:
         assert facts.image is not None
         image = ImageInfo(*facts.image, file_format)
+    header = Header(facts.name, facts.sha256, facts.coder, mode, nesting, nonce, b"", kind, facts.source_dim,
+                    facts.latent_dim, vectors, vectors, dtype if kind is Kind.ARRAY else "float32",
+                    shape if kind is Kind.ARRAY else (), None, image)
+    return _sealed(data, r, header, vectors)
+
+
+def _parse_audio(data: bytes, r: _Reader, facts: ModelFacts, mode: ModeCode, nesting: int,
+                 nonce: bytes) -> tuple[Header, Frame]:
+    """The audio fields of a compact stream (see `pack`), checked as the full header's are."""
+    assert facts.coded_rate is not None
+    rate, channels, samples, coded, sample_format, file_format = (r.varint(limit) for limit in (
+        MAX_RATE, MAX_CHANNELS, MAX_AUDIO_SAMPLES, MAX_AUDIO_SAMPLES, 255, 255))
+    audio = AudioInfo(rate, channels, samples, sample_format, file_format, facts.coded_rate, coded)
+    hop = facts.source_dim
+    if not (1 <= rate and 1 <= channels and 1 <= samples and 1 <= coded):
+        raise FormatError("compact audio fields out of range (corrupt file)")
+    vectors = channels * audio.frames_per_channel(hop)
+    if vectors > MAX_ITEMS:
+        raise FormatError("compact audio longer than one frame (corrupt file)")
+    check_audio_lengths(samples, coded, audio, hop, vectors)
+    return _sealed(data, r, Header(facts.name, facts.sha256, facts.coder, mode, nesting, nonce, b"", Kind.AUDIO,
+                                   facts.source_dim, facts.latent_dim, vectors, vectors, audio=audio), vectors)
+
+
+def _sealed(data: bytes, r: _Reader, header: Header, vectors: int) -> tuple[Header, Frame]:
+    """The header with the seal's prefix state and the stored payload size, and the stream's one frame."""
     body = data[r.at:r.end]
     if not body:
         raise FormatError("compact stream without payload (corrupt file)")
     seal = struct.unpack("<I", data[-4:])[0]
     prefix_crc = zlib.crc32(body, zlib.crc32(data[:r.at]))
-    header = Header(facts.name, facts.sha256, facts.coder, mode, nesting, nonce, b"", kind, facts.source_dim,
-                    facts.latent_dim, vectors, vectors, dtype if kind is Kind.ARRAY else "float32",
-                    shape if kind is Kind.ARRAY else (), None, image, seal_prefix=prefix_crc, stored=len(body))
+    header = dataclasses.replace(header, seal_prefix=prefix_crc, stored=len(body))
     return header, Frame(0, vectors, seal, payload_words(body))

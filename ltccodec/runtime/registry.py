@@ -115,7 +115,8 @@ def by_compact_id(found: int, dirs: Sequence[Path] | None = None) -> compact.Mod
                        " decode with the full profile's file, or install only one of them")
     card = matches[0]
     return compact.ModelFacts(card.name, bytes.fromhex(card.sha256), card.source_dim, card.latent_dim, card.image,
-                              compact.CoderCode.BOX if card.coder == "box" else compact.CoderCode.DISTANCE)
+                              compact.CoderCode.BOX if card.coder == "box" else compact.CoderCode.DISTANCE,
+                              None if card.framing is None else card.framing.sample_rate)
 
 
 def find(name: str, dirs: Sequence[Path] | None = None) -> Path:
