@@ -130,14 +130,19 @@ def encode_audio(audio: Audio, out: BinaryIO, model: ModelArg, randomness: str |
     if not np.all(np.isfinite(samples)) or np.abs(samples).max(initial=0.0) > 64.0:
         raise UsageError("the audio has samples that are not finite or far outside [-1, 1]")
     pairs = [framing.to_vectors(samples[:, c].astype(np.float64), spec) for c in range(audio.channels)]
-    vectors = np.concatenate([p[0] for p in pairs])  # [C·F, hop], channel after channel
-    gains = np.concatenate([p[1] for p in pairs])
+    frames = len(pairs[0][0])
+    if compact is None:
+        compact = audio.seconds <= COMPACT_AUDIO_SECONDS and audio.channels * frames <= min(frame_vectors,
+                                                                                             COMPACT_ITEMS)
+    span = frames if compact else frame_vectors // audio.channels  # MDCT frames of each channel per record
+    if span < 1:
+        raise UsageError(f"a frame of {frame_vectors} vectors cannot hold one MDCT frame of {audio.channels} channels")
+    vectors = framing.by_time([p[0] for p in pairs], span)  # [C·F, hop]: each record one span of every channel
+    gains = framing.by_time([p[1] for p in pairs], span)
     info = AudioInfo(audio.sample_rate, audio.channels, len(audio.samples), int(audio.sample_format),
                      int(audio.file_format), spec.sample_rate, len(samples))
-    if compact is None:
-        compact = audio.seconds <= COMPACT_AUDIO_SECONDS and len(vectors) <= min(frame_vectors, COMPACT_ITEMS)
-    return _encode_vectors(vectors, gains, out, loaded, _randomness(randomness), key, nonce, frame_vectors,
-                           progress, Described(Kind.AUDIO, audio=info), compact)
+    return _encode_vectors(vectors, gains, out, loaded, _randomness(randomness), key, nonce,
+                           span * audio.channels, progress, Described(Kind.AUDIO, audio=info), compact)
 
 
 def encode_images(image: Image, out: BinaryIO, model: ModelArg, randomness: str | Randomness = "sd",
@@ -447,7 +452,7 @@ class StreamReader:
             return Decoded(header, array=out.astype(header.dtype).reshape(header.shape))
         assert spec is not None and self._end is not None
         return Decoded(header, audio=_restore_audio(out, np.concatenate(gains), self._end, header.audio,
-                                                    self._loaded))
+                                                    header.frame_vectors // header.audio.channels, self._loaded))
 
     def array_chunks(self, seed: int | None = None, progress: Progress | None = None, first: int = 0,
                      stop: int | None = None) -> Iterator[np.ndarray]:
@@ -570,14 +575,16 @@ def _check_output_size(header: Header, limit: int) -> None:
                        f"(raise it with --max-output-bytes or ${MAX_OUTPUT_ENV} if you trust this file)")
 
 
-def _restore_audio(vectors: np.ndarray, gains: np.ndarray, end: End, info: AudioInfo, loaded: LoadedModel) -> Audio:
+def _restore_audio(vectors: np.ndarray, gains: np.ndarray, end: End, info: AudioInfo, span: int,
+                   loaded: LoadedModel) -> Audio:
+    """The audio of a stream's vectors and gain indices in stream order (`framing.by_time`, ``span`` MDCT frames of
+    each channel per record)."""
     spec = loaded.card.framing
     assert end.samples is not None and end.coded_samples is not None
     info = dataclasses.replace(info, samples=end.samples, coded_samples=end.coded_samples)
-    per_channel = info.frames_per_channel(spec.hop)
-    channels = [framing.from_vectors(vectors[c * per_channel:(c + 1) * per_channel],
-                                     gains[c * per_channel:(c + 1) * per_channel], spec, info.coded_samples)
-                for c in range(info.channels)]
+    channels = [framing.from_vectors(v, g, spec, info.coded_samples) for v, g in zip(
+        framing.by_channel(vectors, info.channels, span), framing.by_channel(gains, info.channels, span),
+        strict=True)]
     samples = resample(np.stack(channels, axis=1).astype(np.float32), info.coded_rate, info.sample_rate)
     try:
         sample_format, file_format = SampleFormat(info.sample_format), FileFormat(info.file_format)

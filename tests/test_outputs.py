@@ -15,6 +15,7 @@ import soundfile
 
 from ltccodec import codec, files, keyed, media
 from ltccodec.errors import LtcError, UsageError
+from ltccodec.format import container
 from ltccodec.format.container import Kind
 from ltccodec.runtime import registry
 
@@ -86,3 +87,35 @@ def test_only_shared_dither_needs_the_key():
     assert loaded.card.coder == "box"
     with pytest.raises(UsageError):
         files.check_output_name("x.mp3", Kind.AUDIO)
+
+
+@pytest.mark.parametrize("frames, channels, span", [(10, 2, 3), (7, 1, 7), (1, 3, 4), (9, 4, 9)])
+def test_time_spans_of_every_channel_and_back(frames, channels, span):
+    from ltccodec.media import framing
+
+    per_channel = [np.arange(frames)[:, None] * 10 + c for c in range(channels)]
+    stacked = framing.by_time(per_channel, span)
+    assert stacked[:span * channels, 0].tolist() == [f * 10 + c for c in range(channels)
+                                                     for f in range(min(span, frames))]
+    for back, original in zip(framing.by_channel(stacked, channels, span), per_channel, strict=True):
+        np.testing.assert_array_equal(back, original)
+
+
+def test_a_stereo_stream_keeps_its_channels_apart_and_each_record_covers_both():
+    """Each frame record holds one stretch of time of every channel (FORMAT.md): with 16 vectors a record, 8 MDCT
+    frames of each of the two channels; the channels come back in their order."""
+    t = np.arange(16000) / 8000
+    left = 0.4 * np.sin(2 * np.pi * 300 * t)
+    right = 0.2 * np.sin(2 * np.pi * 1100 * t)
+    audio = media.Audio(np.stack([left, right], axis=1).astype(np.float32), 8000)
+    out = io.BytesIO()
+    header = codec.encode_audio(audio, out, "speech-z-none-q3", "none", nonce=bytes(16), frame_vectors=16,
+                                compact=False)
+    assert header.frame_vectors == 16 and header.vectors == 2 * (-(-16000 // 96) + 1)
+    back = codec.decode(out.getvalue())
+    for c, signal in enumerate((left, right)):
+        error = back[:, c] - signal
+        assert np.sqrt(np.mean(error**2)) < 0.2 * np.sqrt(np.mean(signal**2)), c
+    odd = io.BytesIO()
+    codec.encode_audio(audio, odd, "speech-z-none-q3", "none", nonce=bytes(16), frame_vectors=17, compact=False)
+    assert container.read_header(io.BytesIO(odd.getvalue())).frame_vectors == 16  # whole spans of both channels

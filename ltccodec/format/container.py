@@ -285,6 +285,8 @@ def _check(h: Header) -> None:
                               "file)")
     if h.audio is not None:
         _check_audio(h.audio, h.source_dim, h.vectors)
+        if h.frame_vectors % h.audio.channels:
+            raise FormatError("audio frames must hold whole spans of every channel (corrupt file)")
     if h.image is not None:
         i = h.image
         if i.channels not in (1, 3, 4) or i.height < 1 or i.width < 1 or i.height * i.width * i.channels != \

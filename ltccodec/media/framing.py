@@ -156,3 +156,24 @@ def gain_pmf(runs: list[np.ndarray], framing: Framing) -> np.ndarray:
         for band in range(framing.band_count):
             counts[band] += np.bincount(symbols[:, band], minlength=counts.shape[1])
     return counts / counts.sum(axis=1, keepdims=True)
+
+
+def by_time(channels: list[np.ndarray], span: int) -> np.ndarray:
+    """The channels' frame sequences (each ``[F, ...]``) in the order a stream holds them: ``span`` frames of
+    channel 0, the same span of channel 1, and so on, then the next span (the last may be shorter). So each frame
+    record of ``span · C`` vectors covers one stretch of time for every channel."""
+    frames = len(channels[0])
+    return np.concatenate([c[start:start + span] for start in range(0, frames, span) for c in channels])
+
+
+def by_channel(vectors: np.ndarray, channels: int, span: int) -> list[np.ndarray]:
+    """Inverse of `by_time`: each channel's frames ``[F, ...]`` from ``vectors`` ``[C·F, ...]``."""
+    frames = len(vectors) // channels
+    parts: list[list[np.ndarray]] = [[] for _ in range(channels)]
+    at = 0
+    for start in range(0, frames, span):
+        length = min(span, frames - start)
+        for c in range(channels):
+            parts[c].append(vectors[at:at + length])
+            at += length
+    return [np.concatenate(p) for p in parts]
