@@ -434,15 +434,20 @@ class StreamReader:
     def decode(self, seed: int | None = None, progress: Progress | None = None) -> Decoded:
         """The whole output in memory."""
         header, spec = self.header, self._loaded.card.framing
-        values, gains = [], []
+        # a declared length is filled in place (one copy of the output); an unknown one is gathered frame by frame
+        whole = np.zeros((header.vectors, header.source_dim), dtype=np.float32) if header.known_length else None
+        parts, gains, start = [], [], 0
         for frame in self._frames(seed, progress):
-            out = np.zeros((frame.count, header.source_dim), dtype=np.float32)
+            out = whole[start:start + frame.count] if whole is not None else \
+                np.zeros((frame.count, header.source_dim), dtype=np.float32)
             out[slice(None) if frame.active is None else frame.active] = frame.values
-            values.append(out)
+            start += frame.count
+            if whole is None:
+                parts.append(out)
             if frame.gains is not None:
                 gains.append(frame.gains)
-        out = np.concatenate(values) if len(values) != 1 else values[0]
-        del values
+        out = whole if whole is not None else np.concatenate(parts)
+        del parts
         if header.image is not None:
             i = header.image
             pixels = np.clip(np.rint(out * np.float32(255)), 0, 255).astype(np.uint8)
