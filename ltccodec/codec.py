@@ -11,6 +11,7 @@ dither and tables from integers only; its private dither comes from OS randomnes
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import os
 import struct
@@ -263,10 +264,7 @@ def _encode_frame(vectors: np.ndarray, gains: np.ndarray | None, loaded: LoadedM
         spec = loaded.card.framing
         side = framing.gain_deltas(gains, spec)
         coded = ~framing.silent(gains, spec)
-
-        def coded_rows(symbols: np.ndarray) -> np.ndarray:
-            return ~framing.silent(framing.gain_indices_from_deltas(symbols, spec), spec)
-
+        coded_rows = functools.partial(_coded_rows, spec=spec)
         x, dither = x[coded], dither.rows(coded)
         u = None if u is None else u[coded]
     coords = loaded.model.to_symbols(x, u)
@@ -510,8 +508,7 @@ class StreamReader:
         rng = np.random.default_rng(seed)
         spec, coder = loaded.card.framing, loaded.model.coder
         assert coder is not None
-        coded = None if spec is None else (
-            lambda side: ~framing.silent(framing.gain_indices_from_deltas(side, spec), spec))
+        coded = None if spec is None else functools.partial(_coded_rows, spec=spec)
         least, limit = least_bits(loaded), self._limit
         done, total = 0, header.vectors if header.known_length else 0
         for frame in self._records(first, stop):
@@ -547,6 +544,11 @@ class StreamReader:
             done += count
             if progress is not None:
                 progress(done, max(total, done))
+
+
+def _coded_rows(side: np.ndarray, spec: framing.Framing) -> np.ndarray:
+    """bool ``[V]``: which vectors of an audio frame carry coefficients, from its gain symbols (silent ones do not)."""
+    return ~framing.silent(framing.gain_indices_from_deltas(side, spec), spec)
 
 
 def least_bits(loaded: LoadedModel) -> float:
